@@ -127,6 +127,8 @@ export interface Backend {
   exists(req: LogicalRequest, ctx: BackendContext): Promise<boolean | undefined>;
   /** Relative paths (globs with `*`) reachable without a token (logins). */
   readonly unauthenticatedPaths?: string[];
+  /** Relative paths (globs with `*`) that also need `sudo` in the caller's policy. */
+  readonly sudoPaths?: string[];
   /** Called once after mount and after every unseal. */
   initialize?(ctx: BackendContext): Promise<void>;
 }

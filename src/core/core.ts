@@ -1,0 +1,306 @@
+/**
+ * The core: seal gate, token check, ACL, audit, routing. Every request from
+ * the HTTP layer comes through `handleRequest`, in the order DESIGN.md draws:
+ * sealed? → token → ACL → audit → mount → barrier → storage.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  NotFoundError,
+  PermissionDeniedError,
+  SealedError,
+} from '../lib/errors.ts';
+import type {
+  Backend,
+  Caller,
+  LogicalRequest,
+  LogicalResponse,
+  SystemView,
+} from '../framework/types.ts';
+import type { Storage } from '../storage/types.ts';
+import { AuditBroker, type AuditEntry } from './audit.ts';
+import { Barrier } from './barrier.ts';
+import { MetricsRegistry } from './metrics.ts';
+import { type BackendFactory, type MountedBackend, MountRouter } from './mounts.ts';
+import { PolicyStore } from './policy-store.ts';
+import { Seal } from './seal.ts';
+import { StorageView } from './storage-view.ts';
+import { TokenStore, type TokenEntry } from '../auth/token/store.ts';
+import { tokenBackend } from '../auth/token/backend.ts';
+import { sysBackend } from './sys/backend.ts';
+import { matchesAny } from './path-glob.ts';
+
+export interface CoreOptions {
+  storage: Storage;
+  logger: Logger;
+  defaultLeaseTtlSeconds: number;
+  maxLeaseTtlSeconds: number;
+  secretFactories: Map<string, BackendFactory>;
+  authFactories: Map<string, BackendFactory>;
+  /** Source of the current time; tests pass a controllable one. */
+  clock?: () => Date;
+  /** The address clients should use for this node (`api_addr`). */
+  apiAddr?: string;
+}
+
+export interface ClusterIdentity {
+  name: string;
+  id: string;
+}
+
+/** The parts that exist only while unsealed; dropped as a whole on seal. */
+interface Unsealed {
+  router: MountRouter;
+  tokens: TokenStore;
+  policies: PolicyStore;
+}
+
+export class Core {
+  readonly metrics = new MetricsRegistry();
+  readonly audit = new AuditBroker();
+  readonly logger: Logger;
+  readonly system: SystemView;
+  readonly seal: Seal;
+  readonly barrier: Barrier;
+  readonly storage: Storage;
+  readonly apiAddr: string;
+  private readonly options: CoreOptions;
+  private state: Unsealed | undefined;
+  private identity: ClusterIdentity | undefined;
+  private unsealedAt = new Date(0);
+
+  constructor(options: CoreOptions) {
+    this.options = options;
+    this.apiAddr = options.apiAddr ?? '';
+    this.logger = options.logger;
+    this.storage = options.storage;
+    const clock = options.clock ?? (() => new Date());
+    this.system = {
+      defaultLeaseTtlSeconds: options.defaultLeaseTtlSeconds,
+      maxLeaseTtlSeconds: options.maxLeaseTtlSeconds,
+      now: clock,
+    };
+    this.barrier = new Barrier(options.storage);
+    this.seal = new Seal({ storage: options.storage, barrier: this.barrier });
+  }
+
+  get sealed(): boolean {
+    return this.state === undefined;
+  }
+
+  /** Name and id of this cluster; known only while unsealed. */
+  get cluster(): ClusterIdentity | undefined {
+    return this.state ? this.identity : undefined;
+  }
+
+  /** When this node last became active. */
+  get activeSince(): Date {
+    return this.unsealedAt;
+  }
+
+  /** The unsealed parts, or a 503 while sealed. */
+  get unsealed(): Unsealed {
+    if (!this.state) throw new SealedError();
+    return this.state;
+  }
+
+  /**
+   * `sys/init`: creates the keys, the built-in mounts and policies and the
+   * root token, then leaves the server sealed, as Vault does.
+   */
+  async initialize(opts: { secretShares: number; secretThreshold: number; rootTokenId?: string }) {
+    const { keys } = await this.seal.initialize(opts);
+    for (const key of keys.slice(0, opts.secretThreshold)) await this.seal.submitShare(key);
+    await this.postUnseal();
+    const { router, tokens } = this.unsealed;
+    await router.mount('secret', { path: 'cubbyhole', type: 'cubbyhole', builtin: true,
+      description: 'per-token private secret storage' });
+    await router.mount('secret', { path: 'sys', type: 'system', builtin: true,
+      description: 'system endpoints used for control, policy and debugging' });
+    await router.mount('auth', { path: 'token', type: 'token', builtin: true,
+      description: 'token based credentials' });
+    const { token } = await tokens.createRoot(opts.rootTokenId);
+    await this.sealNow();
+    return { keys, rootToken: token };
+  }
+
+  /** Submits one unseal share; on the last one, brings the mounts up. */
+  async unseal(share: Buffer) {
+    const status = await this.seal.submitShare(share);
+    if (!status.sealed && this.sealed) await this.postUnseal();
+    return this.seal.status();
+  }
+
+  async sealNow(): Promise<void> {
+    const state = this.state;
+    this.state = undefined;
+    state?.router.unload();
+    state?.policies.clear();
+    state?.tokens.clearCache();
+    await this.seal.seal();
+    this.metrics.gauge('keep.core.unsealed', 0);
+    this.logger.info('sealed');
+  }
+
+  private async postUnseal(): Promise<void> {
+    const policies = new PolicyStore(new StorageView(this.barrier, 'sys/policy/'));
+    const tokens = new TokenStore({
+      storage: new StorageView(this.barrier, 'sys/token/'),
+      system: this.system,
+      onRevoke: (entry) => this.destroyCubbyhole(entry.hash),
+    });
+    const secretFactories = new Map(this.options.secretFactories);
+    secretFactories.set('system', () => sysBackend(this));
+    const authFactories = new Map(this.options.authFactories);
+    authFactories.set('token', () =>
+      tokenBackend(tokens, { hasSudo: (req) => this.hasSudo(req) }),
+    );
+    const router = new MountRouter({
+      storage: this.barrier,
+      system: this.system,
+      secretFactories,
+      authFactories,
+    });
+    await policies.ensureDefaults();
+    await router.load();
+    this.identity = await this.loadIdentity();
+    this.unsealedAt = this.system.now();
+    this.state = { router, tokens, policies };
+    this.metrics.gauge('keep.core.unsealed', 1);
+    this.logger.info('unsealed');
+  }
+
+  private async loadIdentity(): Promise<ClusterIdentity> {
+    const raw = await this.barrier.get('core/cluster');
+    if (raw) return JSON.parse(raw.toString('utf8')) as ClusterIdentity;
+    const id = randomUUID();
+    const identity = { name: `keep-cluster-${id.slice(0, 8)}`, id };
+    await this.barrier.put('core/cluster', Buffer.from(JSON.stringify(identity)));
+    return identity;
+  }
+
+  private async destroyCubbyhole(tokenHash: string): Promise<void> {
+    const cubby = this.state?.router.get('secret', 'cubbyhole');
+    if (!cubby) return;
+    const view = new StorageView(cubby.storage, `${tokenHash}/`);
+    await view.clear();
+  }
+
+  /** Handles one logical request end to end. */
+  async handleRequest(req: LogicalRequest): Promise<LogicalResponse | undefined> {
+    const started = performance.now();
+    const { router, tokens, policies } = this.unsealed;
+
+    const mounted = router.match(req.path);
+    if (!mounted) {
+      throw new NotFoundError(`no handler for route "${req.path}". route entry not found.`);
+    }
+    req.mountPoint = mounted.routePath;
+    req.relPath = relativePath(req.path, mounted.routePath);
+    const backend = mounted.backend;
+    const ctx = router.contextFor(mounted);
+
+    const anonymous = matchesAny(req.relPath, backend.unauthenticatedPaths);
+    let entry: TokenEntry | undefined;
+    if (!anonymous || req.clientToken) {
+      entry = req.clientToken ? await tokens.lookup(req.clientToken) : undefined;
+      if (!entry && !anonymous) throw new PermissionDeniedError();
+      if (entry) req.caller = callerOf(entry, req.remoteAddr);
+    }
+
+    if (req.operation === 'update' && (await backend.exists(req, ctx)) === false) {
+      req.operation = 'create';
+    }
+
+    if (!anonymous && entry) {
+      const acl = await policies.aclFor(entry.policies);
+      const verdict = acl.check(req.path, req.operation, req.data);
+      const needsSudo = matchesAny(req.relPath, backend.sudoPaths);
+      if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw new PermissionDeniedError();
+    }
+
+    await this.auditRequest(req);
+    const resp = await backend.handle(req, ctx);
+    if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
+      await tokens.createFromAuth(resp.auth, { path: req.path, mountAccessor: mounted.entry.accessor });
+    }
+    if (entry) await tokens.useToken(entry);
+    await this.auditResponse(req, resp);
+
+    this.metrics.timing('keep.core.handle_request', performance.now() - started, {
+      method: req.operation,
+    });
+    return resp;
+  }
+
+  /** Whether the caller's policies grant sudo on the request's path. */
+  async hasSudo(req: LogicalRequest): Promise<boolean> {
+    if (!req.caller) return false;
+    const acl = await this.unsealed.policies.aclFor(req.caller.policies);
+    return acl.check(req.path, req.operation, req.data).sudo;
+  }
+
+  /** Resolves a token, or undefined when it is unknown, expired or revoked. */
+  async lookupToken(token: string): Promise<TokenEntry | undefined> {
+    return this.unsealed.tokens.lookup(token);
+  }
+
+  mountFor(path: string): MountedBackend | undefined {
+    return this.unsealed.router.match(path);
+  }
+
+  backendOf(mounted: MountedBackend): Backend {
+    return mounted.backend;
+  }
+
+  private async auditRequest(req: LogicalRequest): Promise<void> {
+    if (!this.audit.enabled) return;
+    await this.audit.log(auditEntry('request', req));
+  }
+
+  private async auditResponse(req: LogicalRequest, resp: LogicalResponse | undefined) {
+    if (!this.audit.enabled) return;
+    const entry = auditEntry('response', req);
+    entry.response = { status: resp?.status ?? (resp ? 200 : 204), data: resp?.data };
+    await this.audit.log(entry);
+  }
+}
+
+function auditEntry(type: AuditEntry['type'], req: LogicalRequest): AuditEntry {
+  return {
+    type,
+    time: new Date().toISOString(),
+    request: {
+      id: req.id,
+      operation: req.operation,
+      path: req.path,
+      remote_address: req.remoteAddr,
+      client_token_accessor: req.caller?.accessor,
+      data: req.data,
+    },
+    auth: req.caller
+      ? {
+          accessor: req.caller.accessor,
+          display_name: req.caller.displayName,
+          policies: req.caller.policies,
+        }
+      : undefined,
+  };
+}
+
+function callerOf(entry: TokenEntry, remoteAddr: string): Caller {
+  return {
+    accessor: entry.accessor,
+    displayName: entry.displayName,
+    policies: entry.policies,
+    entityId: entry.entityId ?? '',
+    meta: entry.meta,
+    tokenHash: entry.hash,
+    remoteAddr,
+  };
+}
+
+function relativePath(path: string, routePath: string): string {
+  if (path.length < routePath.length) return '';
+  return path.slice(routePath.length);
+}

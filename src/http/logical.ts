@@ -1,0 +1,117 @@
+/**
+ * The catch-all `/v1/*` route: turns an HTTP request into a logical request,
+ * hands it to the core and renders Vault's envelope.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../core/core.ts';
+import type { LogicalRequest, Operation } from '../framework/types.ts';
+import { parseBool, isPlainObject } from '../framework/fields.ts';
+import { BadRequestError, KeepError, UnsupportedOperationError } from '../lib/errors.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { canonicalPath } from './request-path.ts';
+import { envelope, sendJson } from './render.ts';
+
+const METHOD_OPERATIONS: Record<string, Operation> = {
+  GET: 'read',
+  POST: 'update',
+  PUT: 'update',
+  DELETE: 'delete',
+  PATCH: 'patch',
+};
+
+const MERGE_PATCH = 'application/merge-patch+json';
+
+/** The client's token: `X-Vault-Token`, else `Authorization: Bearer`. */
+export function tokenFrom(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-vault-token'];
+  if (typeof header === 'string' && header !== '') return header;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
+    const token = auth.slice(7).trim();
+    return token === '' ? undefined : token;
+  }
+  return undefined;
+}
+
+/** Vault decodes every write body as JSON, whatever the content type says. */
+export function decodeBody(req: FastifyRequest): Record<string, unknown> {
+  const raw = req.body;
+  if (raw === undefined || raw === null) return {};
+  const buf = raw as Buffer;
+  if (buf.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`failed to parse JSON input: ${(err as Error).message}`);
+  }
+  if (parsed === null) return {};
+  if (!isPlainObject(parsed)) {
+    throw new BadRequestError('failed to parse JSON input: body must be a JSON object');
+  }
+  return parsed;
+}
+
+function queryOf(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  const query = req.query as Record<string, string | string[]>;
+  for (const [k, v] of Object.entries(query)) out[k] = Array.isArray(v) ? v[v.length - 1] : v;
+  return out;
+}
+
+export function buildLogicalRequest(req: FastifyRequest, rawPath: string): LogicalRequest {
+  let operation = METHOD_OPERATIONS[req.method];
+  if (!operation) throw new UnsupportedOperationError();
+  let path = canonicalPath(rawPath);
+  const query = queryOf(req);
+
+  if (query.list !== undefined) {
+    const list = parseBool(query.list);
+    if (list === undefined) throw new BadRequestError(`invalid value for "list": "${query.list}"`);
+    if (list && operation === 'read') operation = 'list';
+    delete query.list;
+  }
+  if (operation === 'list' && !path.endsWith('/')) path += '/';
+  if (operation === 'patch' && !String(req.headers['content-type'] ?? '').startsWith(MERGE_PATCH)) {
+    throw new KeepError(`PATCH requires Content-Type of ${MERGE_PATCH}`, {
+      status: 415,
+      code: 'unsupported_media_type',
+    });
+  }
+
+  const data = operation === 'read' || operation === 'list' ? {} : decodeBody(req);
+  const wrapHeader = req.headers['x-vault-wrap-ttl'];
+  return {
+    id: randomUUID(),
+    operation,
+    path,
+    relPath: '',
+    mountPoint: '',
+    data,
+    query,
+    clientToken: tokenFrom(req),
+    remoteAddr: req.ip,
+    headers: req.headers,
+    wrapTtlSeconds: typeof wrapHeader === 'string' ? parseDuration(wrapHeader) : undefined,
+  };
+}
+
+export async function handleLogical(
+  core: Core,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  rawPath: string,
+): Promise<FastifyReply> {
+  const logical = buildLogicalRequest(req, rawPath);
+  if (logical.wrapTtlSeconds !== undefined) {
+    throw new BadRequestError('response wrapping is not available on this server yet');
+  }
+  const resp = await core.handleRequest(logical);
+  if (!resp) return reply.code(204).header('cache-control', 'no-store').send();
+  if (resp.raw) {
+    return reply.code(resp.raw.status ?? 200).header('content-type', resp.raw.contentType).send(resp.raw.body);
+  }
+  const mountType = core.mountFor(logical.path)?.entry.type ?? '';
+  return sendJson(reply, resp.status ?? 200, envelope(logical.id, resp, mountType));
+}

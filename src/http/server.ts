@@ -1,0 +1,55 @@
+/**
+ * The Vault API listener: fastify behind the LIST-verb shim, one catch-all
+ * logical route, the raw `sys/` routes, and one error mapping.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Core } from '../core/core.ts';
+import { KeepError, PayloadTooLargeError, isKeepError } from '../lib/errors.ts';
+import { listShimServerFactory } from './list-shim.ts';
+import { handleLogical } from './logical.ts';
+import { sendError, sendJson } from './render.ts';
+import { registerSysRaw } from './sys-raw.ts';
+
+/** Vault's default per-listener request size limit. */
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  maxRequestBytes?: number;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export function buildApiServer(core: Core, opts: ApiServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    serverFactory: listShimServerFactory({ tls: opts.tls }),
+    // Vault paths carry their own meaning in every byte; keep them as sent.
+    ignoreTrailingSlash: false,
+    ignoreDuplicateSlashes: false,
+    maxParamLength: 8192,
+    return503OnClosing: true,
+  });
+
+  // Vault reads every body as JSON whatever the content type; decode it ourselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  registerSysRaw(app, core);
+  app.route({
+    method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
+    url: '/v1/*',
+    handler: (req, reply) => handleLogical(core, req, reply, (req.params as { '*': string })['*']),
+  });
+
+  app.setNotFoundHandler((_req, reply) => sendJson(reply, 404, { errors: [] }));
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isKeepError(err)) return sendError(reply, err);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new PayloadTooLargeError());
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, new KeepError(err.message, { status: err.statusCode, code: 'client' }));
+    }
+    core.logger.error({ err, reqId: req.id, path: req.routeOptions.url }, 'request failed');
+    return sendJson(reply, 500, { errors: [`internal error; request id ${req.id}`] });
+  });
+  return app;
+}

@@ -1,0 +1,16 @@
+/** The engines and auth methods a server can mount, by type name. */
+import type { BackendFactory } from '../core/mounts.ts';
+import { cubbyholeBackend } from '../engines/cubbyhole/cubbyhole.ts';
+import { kvBackend } from '../engines/kv/index.ts';
+
+export function secretEngines(): Map<string, BackendFactory> {
+  return new Map<string, BackendFactory>([
+    ['kv', (entry) => kvBackend(entry.options)],
+    ['cubbyhole', () => cubbyholeBackend()],
+  ]);
+}
+
+/** Auth methods besides `token`, which the core always mounts. */
+export function authMethods(): Map<string, BackendFactory> {
+  return new Map<string, BackendFactory>();
+}

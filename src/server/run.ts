@@ -1,0 +1,105 @@
+/**
+ * Starting a server: read the config (or the embedded default), open the
+ * storage, build the core and its listeners. `-dev` makes an in-memory server
+ * that is initialised and unsealed with one key share, KV v2 at `secret/`.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Core } from '../core/core.ts';
+import { buildApiServer } from '../http/server.ts';
+import { createLogger } from '../lib/logger.ts';
+import { openStorage } from '../storage/index.ts';
+import { defaultServerConfig, type ServerConfig } from '../config/server-config.ts';
+import { authMethods, secretEngines } from './backends.ts';
+
+export interface RunningServer {
+  core: Core;
+  /** `http://127.0.0.1:8200` or `https://...`, with the real port. */
+  address: string;
+  /** Set in dev mode only: the single unseal key (base64) and the root token. */
+  dev?: { unsealKey: string; rootToken: string };
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: ServerConfig;
+  dev?: { rootTokenId?: string };
+  logger?: Logger;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const storage = await openStorage(config.storage.type, config.storage.options);
+  const core = new Core({
+    storage,
+    logger,
+    defaultLeaseTtlSeconds: config.defaultLeaseTtlSeconds,
+    maxLeaseTtlSeconds: config.maxLeaseTtlSeconds,
+    secretFactories: secretEngines(),
+    authFactories: authMethods(),
+    apiAddr: config.apiAddr,
+  });
+
+  let dev: RunningServer['dev'];
+  if (opts.dev) {
+    const { keys, rootToken } = await core.initialize({
+      secretShares: 1,
+      secretThreshold: 1,
+      rootTokenId: opts.dev.rootTokenId,
+    });
+    await core.unseal(keys[0]);
+    await core.unsealed.router.mount('secret', {
+      path: 'secret',
+      type: 'kv',
+      options: { version: '2' },
+      description: 'key/value secret storage',
+    });
+    dev = { unsealKey: keys[0].toString('base64'), rootToken };
+  }
+
+  const apps: FastifyInstance[] = [];
+  let address = '';
+  try {
+    for (const listener of config.listeners) {
+      const tls = listener.tlsDisable
+        ? undefined
+        : { cert: readFileSync(listener.tlsCertFile!), key: readFileSync(listener.tlsKeyFile!) };
+      const app = buildApiServer(core, { tls, maxRequestBytes: listener.maxRequestSize });
+      const { host, port } = splitAddress(listener.address);
+      await app.listen({ host, port });
+      apps.push(app);
+      const bound = app.server.address();
+      const realPort = typeof bound === 'object' && bound ? bound.port : port;
+      const shown = host.includes(':') ? `[${host}]` : host;
+      address ||= `${tls ? 'https' : 'http'}://${shown}:${realPort}`;
+      logger.info({ address: listener.address, port: realPort, tls: Boolean(tls) }, 'listening');
+    }
+  } catch (err) {
+    await Promise.allSettled(apps.map((a) => a.close()));
+    await storage.close();
+    throw err;
+  }
+
+  return {
+    core,
+    address,
+    dev,
+    async close() {
+      await Promise.allSettled(apps.map((a) => a.close()));
+      if (!core.sealed) await core.sealNow();
+      await storage.close();
+    },
+  };
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid listener address "${address}": expected host:port`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`invalid listener address "${address}": port out of range`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+export { defaultServerConfig };
