@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BadRequestError, ConflictError, SealedError } from '../lib/errors.ts';
+import { MemoryStorage } from '../storage/memory.ts';
 import type { Storage, TxnOp, WatchEvent } from '../storage/types.ts';
 import { Barrier, BarrierDecryptError } from './barrier.ts';
 import { InvalidUnsealKeyError, KEYRING_PATH, SEAL_CONFIG_PATH } from './keyring.ts';
@@ -295,5 +296,43 @@ describe('Barrier', () => {
     await other.unseal(unsealKey);
     await other.rekey(randomBytes(32), []);
     await assert.rejects(barrier.rotate(), ConflictError);
+  });
+});
+
+describe('Barrier over MemoryStorage', () => {
+  it('round-trips, lists and survives rotation on the real in-memory backend', async () => {
+    const storage = new MemoryStorage();
+    const barrier = new Barrier(storage);
+    const unsealKey = randomBytes(32);
+    await barrier.initialize(unsealKey);
+    await barrier.unseal(unsealKey);
+    const segment = fc.stringMatching(/^[a-z0-9_.-]{1,10}$/);
+    const key = fc
+      .array(segment, { minLength: 1, maxLength: 4 })
+      .map((parts) => `data/${parts.join('/')}`);
+    await fc.assert(
+      fc.asyncProperty(
+        key,
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.boolean(),
+        async (k, bytes, rot) => {
+          if (rot) await barrier.rotate();
+          const value = Buffer.from(bytes);
+          await barrier.put(k, value);
+          const stored = await storage.get(k);
+          assert.ok(stored);
+          assert.equal(stored.readUInt32BE(1), barrier.keyStatus().term);
+          assert.deepEqual(await barrier.get(k), value);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    assert.ok((await barrier.list('data/')).length > 0);
+    assert.ok(barrier.keyStatus().term > 1);
+    barrier.seal();
+    await barrier.unseal(unsealKey);
+    for (const name of await barrier.list('data/')) {
+      if (!name.endsWith('/')) assert.ok(await barrier.get(`data/${name}`));
+    }
   });
 });

@@ -14,7 +14,7 @@
  * re-encrypt the keyring under it. `seal()` drops every key; see keyring.ts for what Node
  * cannot guarantee about the memory behind a KeyObject.
  */
-import { type KeyObject, createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
 import {
   BadRequestError,
   ConflictError,
@@ -25,14 +25,14 @@ import {
 import type { HALock, Storage, TxnOp, WatchEvent } from '../storage/types.ts';
 import {
   InvalidUnsealKeyError,
+  importKey,
   KEYRING_PATH,
   Keyring,
   NONCE_BYTES,
-  SEAL_CONFIG_PATH,
-  TAG_BYTES,
-  importKey,
   openKeyring,
+  SEAL_CONFIG_PATH,
   sealKeyring,
+  TAG_BYTES,
 } from './keyring.ts';
 
 const BLOB_VERSION = 1;
@@ -42,7 +42,7 @@ const HEADER_BYTES = 1 + 4 + NONCE_BYTES;
 const RESERVED = new Set([SEAL_CONFIG_PATH, KEYRING_PATH]);
 
 /** `sys/key-status` fields, as Vault names them. */
-export interface KeyStatus {
+export type KeyStatus = {
   term: number;
   /** RFC 3339 install time of the active term. */
   install_time: string;
@@ -51,7 +51,7 @@ export interface KeyStatus {
    * installation, or the last unseal. Not persisted, not summed across HA nodes.
    */
   encryptions: number;
-}
+};
 
 /** A failed GCM authentication: names the path, never the data. */
 export class BarrierDecryptError extends InternalError {
@@ -252,8 +252,9 @@ export class Barrier implements Storage {
   async transaction(ops: TxnOp[]): Promise<number> {
     this.requireUnsealed();
     for (const op of ops) this.refuseReserved(op.key);
-    const sealedOps = ops.map((op): TxnOp =>
-      op.op === 'put' ? { op: 'put', key: op.key, value: this.encrypt(op.key, op.value) } : op,
+    const sealedOps = ops.map(
+      (op): TxnOp =>
+        op.op === 'put' ? { op: 'put', key: op.key, value: this.encrypt(op.key, op.value) } : op,
     );
     return this.inner.transaction(sealedOps);
   }
@@ -337,7 +338,8 @@ export class Barrier implements Storage {
     // GCM is a stream mode: update() returns exactly value.length bytes, final() none.
     const body = cipher.update(value);
     const rest = cipher.final();
-    if (body.length + rest.length !== value.length) throw new InternalError('cipher length mismatch');
+    if (body.length + rest.length !== value.length)
+      throw new InternalError('cipher length mismatch');
     body.copy(out, HEADER_BYTES);
     rest.copy(out, HEADER_BYTES + body.length);
     cipher.getAuthTag().copy(out, HEADER_BYTES + value.length);

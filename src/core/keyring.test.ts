@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { InternalError } from '../lib/errors.ts';
 import {
-  InvalidUnsealKeyError,
-  Keyring,
   generateKey,
+  InvalidUnsealKeyError,
   importKey,
+  Keyring,
   openKeyring,
   sealKeyring,
 } from './keyring.ts';
@@ -68,7 +68,10 @@ describe('Keyring', () => {
       Buffer.from(JSON.stringify({ ...good, active_term: 7 })),
       Buffer.from(JSON.stringify({ ...good, terms: [] })),
       Buffer.from(
-        JSON.stringify({ ...good, terms: [{ ...good.terms[0], key: randomBytes(16).toString('base64') }] }),
+        JSON.stringify({
+          ...good,
+          terms: [{ ...good.terms[0], key: randomBytes(16).toString('base64') }],
+        }),
       ),
       Buffer.from(JSON.stringify({ ...good, terms: [good.terms[0], good.terms[0]] })),
       Buffer.from(JSON.stringify({ ...good, version: 9 })),
@@ -95,7 +98,7 @@ describe('Keyring', () => {
     assert.throws(() => openKeyring(tampered, importKey(unsealRaw)), InvalidUnsealKeyError);
   });
 
-  it('reports a wrong unseal key with Vault\'s message and status 400', () => {
+  it("reports a wrong unseal key with Vault's message and status 400", () => {
     const blob = sealKeyring(Keyring.generate(), generateKey());
     try {
       openKeyring(blob, generateKey());

@@ -11,10 +11,10 @@
  * it runs). Memory pages may also be swapped out; Keep does not mlock.
  */
 import {
-  type KeyObject,
   createCipheriv,
   createDecipheriv,
   createSecretKey,
+  type KeyObject,
   randomBytes,
 } from 'node:crypto';
 import { BadRequestError, InternalError } from '../lib/errors.ts';
@@ -85,7 +85,11 @@ export class Keyring {
   readonly rootKey: KeyObject;
   private readonly byTerm: ReadonlyMap<number, KeyringTerm>;
 
-  private constructor(byTerm: ReadonlyMap<number, KeyringTerm>, activeTerm: number, rootKey: KeyObject) {
+  private constructor(
+    byTerm: ReadonlyMap<number, KeyringTerm>,
+    activeTerm: number,
+    rootKey: KeyObject,
+  ) {
     this.byTerm = byTerm;
     this.activeTerm = activeTerm;
     this.rootKey = rootKey;
@@ -197,13 +201,7 @@ export function sealKeyring(keyring: Keyring, unsealKey: KeyObject): Buffer {
     cipher.setAAD(KEYRING_AAD);
     const body = cipher.update(plain);
     const rest = cipher.final();
-    return Buffer.concat([
-      Buffer.of(KEYRING_BLOB_VERSION),
-      nonce,
-      body,
-      rest,
-      cipher.getAuthTag(),
-    ]);
+    return Buffer.concat([Buffer.of(KEYRING_BLOB_VERSION), nonce, body, rest, cipher.getAuthTag()]);
   } finally {
     plain.fill(0);
   }

@@ -22,17 +22,19 @@ import { combine, split } from 'shamir-secret-sharing';
 import { BadRequestError, InternalError, SealedError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { Barrier } from './barrier.ts';
-import { InvalidUnsealKeyError, KEY_BYTES, SEAL_CONFIG_PATH } from './keyring.ts';
+import { KEY_BYTES, SEAL_CONFIG_PATH } from './keyring.ts';
+
+export { InvalidUnsealKeyError } from './keyring.ts';
 
 /** What `core/seal-config` holds (plaintext JSON, Vault's field names). */
-export interface SealConfig {
+export type SealConfig = {
   type: 'shamir';
   secret_shares: number;
   secret_threshold: number;
-}
+};
 
 /** The seal part of `sys/seal-status` and `sys/unseal` responses. */
-export interface SealStatus {
+export type SealStatus = {
   initialized: boolean;
   sealed: boolean;
   /** Threshold: shares needed to unseal (0 before init). */
@@ -43,22 +45,22 @@ export interface SealStatus {
   progress: number;
   /** Id of the current unseal attempt; empty when none is in progress. */
   nonce: string;
-}
+};
 
-export interface ShareOptions {
+export type ShareOptions = {
   secretShares: number;
   secretThreshold: number;
-}
+};
 
-export interface InitResult<T> {
+export type InitResult<T> = {
   /** The unseal key shares, in order; the caller renders them as hex and base64. */
   keys: Buffer[];
   /** What the `setup` callback of `initialize` returned (undefined without one). */
   setup: T;
-}
+};
 
 /** `GET|PUT sys/rekey/init` response fields. */
-export interface RekeyStatus {
+export type RekeyStatus = {
   started: boolean;
   nonce: string;
   /** New threshold (0 when no rekey is started). */
@@ -72,10 +74,10 @@ export interface RekeyStatus {
   pgp_fingerprints: string[] | null;
   backup: boolean;
   verification_required: boolean;
-}
+};
 
 /** `PUT sys/rekey/update` response once the rekey completed. */
-export interface RekeyResult {
+export type RekeyResult = {
   complete: true;
   nonce: string;
   /** The new shares; the caller renders them as hex (`keys`) and base64 (`keys_base64`). */
@@ -84,7 +86,7 @@ export interface RekeyResult {
   backup: boolean;
   verification_required: boolean;
   verification_nonce: string;
-}
+};
 
 interface Attempt {
   nonce: string;
@@ -130,10 +132,18 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
+/**
+ * The Shamir library checks `constructor === Uint8Array`, which a Buffer fails: hand it a plain
+ * view over the same memory (no copy, so zeroing the Buffer still wipes it).
+ */
+function asPlainBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Splits `key` into shares; with one share the share is a copy of the key. */
 async function makeShares(key: Buffer, shares: number, threshold: number): Promise<Buffer[]> {
   if (shares === 1) return [Buffer.from(key)];
-  return (await split(key, shares, threshold)).map(asBuffer);
+  return (await split(asPlainBytes(key), shares, threshold)).map(asBuffer);
 }
 
 /** The length a share must have under `cfg`, and the shape check done before accepting one. */
@@ -166,7 +176,7 @@ function checkNotDuplicate(share: Buffer, parts: Buffer[], cfg: SealConfig, what
 async function recoverKey(parts: Buffer[], cfg: SealConfig): Promise<Buffer> {
   try {
     if (cfg.secret_shares === 1) return Buffer.from(parts[0] as Buffer);
-    return asBuffer(await combine(parts));
+    return asBuffer(await combine(parts.map(asPlainBytes)));
   } finally {
     wipe(parts);
   }

@@ -29,8 +29,14 @@ export interface PathSpec {
   operations: Partial<Record<Operation, PathHandler>>;
   /** Says whether the target exists, so a write is checked as create or update. */
   exists?: (req: LogicalRequest, fields: FieldData, ctx: BackendContext) => Promise<boolean>;
-  /** Reject body fields that are not declared (Vault does this on a few paths). */
+  /**
+   * Body fields that are not declared: by default the request goes on and the
+   * response warns about them, as Vault does; `strictFields` refuses them with
+   * a 400, and `freeForm` (paths whose body is the user's own data, such as
+   * KV v1) accepts them silently.
+   */
   strictFields?: boolean;
+  freeForm?: boolean;
   synopsis?: string;
   description?: string;
 }
@@ -88,7 +94,8 @@ export function defineBackend(def: BackendDefinition): Backend {
       if (!handler) throw new UnsupportedOperationError();
       const fields = fieldsFor(found, req);
       fields.validate();
-      return handler(req, fields, ctx);
+      const resp = await handler(req, fields, ctx);
+      return withIgnoredFieldWarning(found.spec, req, resp);
     },
 
     async exists(req, ctx) {
@@ -97,6 +104,19 @@ export function defineBackend(def: BackendDefinition): Backend {
       return found.spec.exists(req, fieldsFor(found, req), ctx);
     },
   };
+}
+
+function withIgnoredFieldWarning(
+  spec: PathSpec,
+  req: LogicalRequest,
+  resp: LogicalResponse | undefined,
+): LogicalResponse | undefined {
+  if (spec.freeForm || !spec.fields) return resp;
+  const ignored = Object.keys(req.data).filter((key) => !(key in spec.fields!));
+  if (ignored.length === 0) return resp;
+  const warning = `Endpoint ignored these unrecognized parameters: [${ignored.join(' ')}]`;
+  const out = resp ?? {};
+  return { ...out, warnings: [...(out.warnings ?? []), warning] };
 }
 
 /** A write without a create handler is served by update, and the other way round. */

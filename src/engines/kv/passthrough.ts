@@ -4,9 +4,10 @@
  * Storage key = `prefix` + secret path, so a one-level list of a folder is a
  * one-level storage list.
  */
+
+import type { PathSpec } from '../../framework/backend.ts';
 import type { FieldData } from '../../framework/fields.ts';
 import { isPlainObject } from '../../framework/fields.ts';
-import type { PathSpec } from '../../framework/backend.ts';
 import type { BackendContext, LogicalRequest, LogicalResponse } from '../../framework/types.ts';
 import { BadRequestError, NotFoundError } from '../../lib/errors.ts';
 import { checkFolderPath, checkKeyPath, isKeyPath } from './key-path.ts';
@@ -65,6 +66,8 @@ export function passthroughPath(opts: PassthroughOptions): PathSpec {
     fields: {
       path: { type: 'string', description: 'Location of the secret.' },
     },
+    // The body is the secret itself: every field is wanted, none is "unrecognized".
+    freeForm: true,
     operations: {
       read: readEntry,
       create: writeEntry,

@@ -51,7 +51,8 @@ function parseTtl(raw: unknown): number | undefined {
   if (typeof raw !== 'string') return undefined;
   if (raw.trim() === '') return 0;
   try {
-    return parseDuration(raw);
+    // Sub-second parts drop, as Go's integer division by time.Second does.
+    return Math.trunc(parseDuration(raw));
   } catch {
     return undefined;
   }

@@ -1,0 +1,142 @@
+/**
+ * Malformed and hostile requests get a clear error with the status a Vault
+ * client expects, in `{"errors": [...]}`, and leave storage as it was.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type KeepProcess, startDevKeep } from './helpers/keep-server.ts';
+
+const ROOT = 'bad-input-root';
+
+describe('bad input against a dev server', () => {
+  let server: KeepProcess;
+
+  async function call(method: string, path: string, init: { body?: string | Buffer; token?: string | null; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = init.token === undefined ? ROOT : init.token;
+    if (token !== null) headers['X-Vault-Token'] = token;
+    const res = await fetch(`${server.addr}${path}`, { method, headers, body: init.body });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type'), text, json: text ? JSON.parse(text) : undefined };
+  }
+
+  /** Everything under secret/, as a map path → data, to compare before and after. */
+  async function snapshot(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    async function walk(prefix: string) {
+      const res = await call('GET', `/v1/secret/metadata/${prefix}?list=true`);
+      if (res.status === 404) return;
+      for (const key of res.json.data.keys as string[]) {
+        if (key.endsWith('/')) await walk(prefix + key);
+        else out[prefix + key] = (await call('GET', `/v1/secret/metadata/${prefix}${key}`)).json.data;
+      }
+    }
+    await walk('');
+    out['sys/policies'] = (await call('GET', '/v1/sys/policy')).json.data;
+    out['sys/mounts'] = Object.keys((await call('GET', '/v1/sys/mounts')).json.data);
+    return out;
+  }
+
+  function assertVaultError(res: { status: number; type: string | null; json: { errors: unknown[] } }, status: number) {
+    assert.equal(res.status, status, JSON.stringify(res.json));
+    assert.equal(res.type, 'application/json');
+    assert.ok(Array.isArray(res.json.errors), 'body has an errors array');
+  }
+
+  let before_: Record<string, unknown>;
+
+  before(async () => {
+    server = await startDevKeep(ROOT);
+    const seed = await call('POST', '/v1/secret/data/app/config', { body: JSON.stringify({ data: { a: '1' } }) });
+    assert.equal(seed.status, 200);
+    before_ = await snapshot();
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('answers malformed JSON with a 400', async () => {
+    const res = await call('POST', '/v1/secret/data/app/config', { body: '{"data": {"a": ' });
+    assertVaultError(res, 400);
+    assert.match(res.json.errors[0], /failed to parse JSON/);
+  });
+
+  it('answers a JSON body that is not an object with a 400', async () => {
+    for (const body of ['[1,2]', '"text"', '42']) {
+      assertVaultError(await call('POST', '/v1/secret/data/app/config', { body }), 400);
+    }
+  });
+
+  it('answers wrong field types with a 400', async () => {
+    assertVaultError(await call('POST', '/v1/secret/data/app/config', { body: JSON.stringify({ data: 'not-a-map' }) }), 400);
+    assertVaultError(await call('POST', '/v1/secret/data/app/config', { body: JSON.stringify({ data: { a: 1 }, options: { cas: 'x' } }) }), 400);
+    assertVaultError(await call('POST', '/v1/secret/config', { body: JSON.stringify({ max_versions: 'many' }) }), 400);
+    assertVaultError(await call('POST', '/v1/auth/token/create', { body: JSON.stringify({ ttl: 'forever' }) }), 400);
+    assertVaultError(await call('PUT', '/v1/sys/policy/x', { body: JSON.stringify({ policy: 'path "a" { capabilities = ["fly"] }' }) }), 400);
+  });
+
+  it('refuses dot segments, empty segments, encoded slashes and NUL in paths', async () => {
+    for (const path of [
+      '/v1/secret/data/app/../other',
+      '/v1/secret/data/./app',
+      '/v1/secret/data//app',
+      '/v1/secret/data/app%2Fconfig',
+      '/v1/secret/data/app%2fconfig',
+      '/v1/secret/data/app%00x',
+      '/v1/secret/data/%2e%2e/x',
+    ]) {
+      const res = await call('POST', path, { body: JSON.stringify({ data: { evil: '1' } }) });
+      assertVaultError(res, 400);
+    }
+  });
+
+  it('refuses very long paths with a 400', async () => {
+    const res = await call('POST', `/v1/secret/data/${'k'.repeat(5000)}`, { body: JSON.stringify({ data: { a: '1' } }) });
+    assertVaultError(res, 400);
+  });
+
+  it('refuses bodies over the request size limit with a 413', async () => {
+    const res = await call('POST', '/v1/secret/data/big', { body: Buffer.alloc(33 * 1024 * 1024, 0x61) });
+    assertVaultError(res, 413);
+  });
+
+  it('answers a missing, empty or unknown token with a 403', async () => {
+    assertVaultError(await call('GET', '/v1/secret/data/app/config', { token: null }), 403);
+    assertVaultError(await call('GET', '/v1/secret/data/app/config', { token: '' }), 403);
+    assertVaultError(await call('GET', '/v1/secret/data/app/config', { token: 'hvs.nope' }), 403);
+    assertVaultError(await call('POST', '/v1/secret/data/app/config', { token: 'hvs.nope', body: JSON.stringify({ data: { a: '2' } }) }), 403);
+  });
+
+  it('answers unknown routes with a 404 and unsupported operations with a 405', async () => {
+    assertVaultError(await call('GET', '/v1/nowhere/at/all'), 404);
+    assertVaultError(await call('DELETE', '/v1/sys/key-status'), 405);
+  });
+
+  it('answers a bad list flag with a 400', async () => {
+    assertVaultError(await call('GET', '/v1/secret/metadata/?list=maybe'), 400);
+  });
+
+  it('accepts a raw LIST request on a keep-alive socket, pipelined', async () => {
+    const port = Number(new URL(server.addr).port);
+    const text = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        if ((buf.match(/HTTP\/1\.1 /g) ?? []).length === 2 && buf.includes('"keys"')) sock.end();
+      });
+      sock.on('end', () => resolve(buf));
+      sock.on('error', reject);
+      const req = `LIST /v1/secret/metadata/app HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${ROOT}\r\n\r\n`;
+      sock.write(req + req);
+    });
+    assert.equal((text.match(/HTTP\/1\.1 200/g) ?? []).length, 2);
+    assert.ok(text.includes('"keys":["config"]'));
+  });
+
+  it('left storage exactly as it was', async () => {
+    assert.deepEqual(await snapshot(), before_);
+  });
+});
