@@ -66,8 +66,7 @@ export async function parseArgsData(
         value = await file(value.slice(1)).catch((err: Error) => {
           throw new Error(`error reading file: ${err.message}`);
         });
-      }
-      else if (value.startsWith('\\@')) value = value.slice(1);
+      } else if (value.startsWith('\\@')) value = value.slice(1);
       else if (value === '-') value = await stdin();
 
       if (key in result) {

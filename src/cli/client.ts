@@ -7,7 +7,7 @@
  * "skip verification" without the separate undici package, and one transport
  * for every case is simpler than two.
  */
-import { readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
@@ -76,7 +76,8 @@ export function resolveTls(flags: Partial<TlsSettings>, env: Env): TlsSettings {
     clientCert: firstSet(env, flags.clientCert, ['KEEP_CLIENT_CERT', 'VAULT_CLIENT_CERT']),
     clientKey: firstSet(env, flags.clientKey, ['KEEP_CLIENT_KEY', 'VAULT_CLIENT_KEY']),
     serverName: firstSet(env, flags.serverName, ['KEEP_TLS_SERVER_NAME', 'VAULT_TLS_SERVER_NAME']),
-    skipVerify: flags.skipVerify === true || ['1', 't', 'true', 'TRUE', 'True'].includes(skip ?? ''),
+    skipVerify:
+      flags.skipVerify === true || ['1', 't', 'true', 'TRUE', 'True'].includes(skip ?? ''),
   };
 }
 
@@ -171,13 +172,13 @@ export class ApiClient {
     return this.logical('GET', path, { query: { list: 'true' } });
   }
 
+  /** Logical write, with PUT unless `method` says otherwise (token creation uses POST). */
   async write(
     path: string,
     body: unknown,
-    method = 'PUT',
-    headers?: Record<string, string>,
+    opts: { method?: string; headers?: Record<string, string> } = {},
   ): Promise<Secret | null> {
-    return this.logical(method, path, { body, headers }, true);
+    return this.logical(opts.method ?? 'PUT', path, { body, headers: opts.headers }, true);
   }
 
   async delete(path: string, query?: Record<string, string | string[]>): Promise<Secret | null> {
@@ -209,7 +210,8 @@ export class ApiClient {
     const res = await this.raw(method, path, opts);
     if (res.status === 404) {
       const secret = parseSecretLoosely(res.text);
-      const meaningful = secret && (secret.warnings?.length || Object.keys(secret.data ?? {}).length);
+      const meaningful =
+        secret && (secret.warnings?.length || Object.keys(secret.data ?? {}).length);
       if (meaningful && !notFoundThrows) return secret;
       if (!notFoundThrows) return null;
       const err = responseError(res);
@@ -257,7 +259,9 @@ export class ApiClient {
             }),
           );
         });
-        req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+        req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+          req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+        );
         req.on('error', fail);
         req.end(body);
       },

@@ -6,10 +6,10 @@
 import { ApiClient, resolveAddress, resolveTls, resolveToken } from './client.ts';
 import { exitCodeFor } from './errors.ts';
 import {
+  boolFlag,
   FlagError,
   type FlagSpecs,
   type FlagValues,
-  boolFlag,
   formatFlagHelp,
   parseFlags,
   stringFlag,
@@ -61,7 +61,7 @@ export const httpFlags = {
   ),
   'ca-cert': stringFlag(
     'Path on the local disk to a single PEM-encoded CA certificate to verify the server ' +
-      "certificate. This takes precedence over -ca-path. Also KEEP_CACERT or VAULT_CACERT.",
+      'certificate. This takes precedence over -ca-path. Also KEEP_CACERT or VAULT_CACERT.',
     { group: HTTP },
   ),
   'ca-path': stringFlag(

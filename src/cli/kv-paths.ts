@@ -37,7 +37,8 @@ export function sanitizePath(path: string): string {
  * Inserts the API segment after the mount: (`secret/app`, `secret/`, `data`)
  * gives `secret/data/app`; the mount itself gives `secret/data`.
  */
-export function addPrefixToKVPath(path: string, mountPath: string, apiPrefix: string): string {
+export function addPrefixToKVPath(path: string, opts: { mount: string; prefix: string }): string {
+  const { mount: mountPath, prefix: apiPrefix } = opts;
   if (path === mountPath || path === mountPath.replace(/\/$/, '')) {
     return joinPath(mountPath, apiPrefix);
   }
@@ -87,16 +88,16 @@ export interface KvTarget {
 }
 
 /**
- * Resolves a `kv` command's path argument. `trimAll` sanitizes the argument
- * (put, patch, delete, …); `kv get` only drops a leading slash, as in Vault.
+ * Resolves a `kv` command's path argument and `-mount` flag (empty when not
+ * given). `trimAll` (default) sanitizes the path as put, patch and delete do;
+ * `kv get` only drops a leading slash, as in Vault.
  */
 export async function resolveKvTarget(
   client: ApiClient,
-  arg: string,
-  mountFlag: string,
-  trimAll = true,
+  opts: { path: string; mount: string; trimAll?: boolean },
 ): Promise<KvTarget> {
-  let partialPath = trimAll ? sanitizePath(arg) : arg.replace(/^\//, '');
+  const mountFlag = opts.mount;
+  let partialPath = opts.trimAll === false ? opts.path.replace(/^\//, '') : sanitizePath(opts.path);
   const mountFlagSyntax = mountFlag !== '';
 
   if (!mountFlagSyntax) {
@@ -114,7 +115,9 @@ export async function resolveKvTarget(
 
 /** The request path: v2 gets `apiPrefix` after the mount; v1 uses the plain path. */
 export function kvPath(target: KvTarget, apiPrefix: string): string {
-  if (target.v2) return addPrefixToKVPath(target.partialPath, target.mountPath, apiPrefix);
+  if (target.v2) {
+    return addPrefixToKVPath(target.partialPath, { mount: target.mountPath, prefix: apiPrefix });
+  }
   return target.mountFlagSyntax
     ? joinPath(target.mountPath, target.partialPath)
     : target.partialPath;

@@ -89,9 +89,7 @@ export function columnize(rows: readonly (readonly string[])[]): string {
   }
   return cells
     .map((row) =>
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : padEnd(cell, widths[i])))
-        .join('    '),
+      row.map((cell, i) => (i === row.length - 1 ? cell : padEnd(cell, widths[i]))).join('    '),
     )
     .join('\n');
 }
@@ -125,10 +123,7 @@ export function headerForMap(title: string, data: Record<string, unknown>): stri
 export function mapTable(data: Record<string, unknown>): string {
   const rows = Object.keys(data)
     .sort()
-    .map((k) => [
-      k,
-      formatValue(looksLikeDuration(k) ? durationValue(data[k]) : data[k]),
-    ]);
+    .map((k) => [k, formatValue(looksLikeDuration(k) ? durationValue(data[k]) : data[k])]);
   return rows.length === 0 ? '' : table(['Key', 'Value'], rows);
 }
 
@@ -345,13 +340,20 @@ export class Ui {
     return 0;
   }
 
-  /** `-field`: one value, raw in table format, as JSON in JSON format. Exit 1 if absent. */
-  field(source: Secret | Record<string, unknown>, field: string, isSecret: boolean): number {
-    const value = isSecret
-      ? rawField(source as Secret, field)
-      : (source as Record<string, unknown>)[field];
+  /** `-field` on a response: Vault's field lookup, then `printField`. */
+  field(secret: Secret, name: string): number {
+    return this.printField(rawField(secret, name), name);
+  }
+
+  /** `-field` on a plain map, such as the data of a KV v2 secret. */
+  dataField(data: Record<string, unknown>, name: string): number {
+    return this.printField(data[name], name);
+  }
+
+  /** One value: raw in table format, JSON in JSON format. Exit 1 when absent. */
+  private printField(value: unknown, name: string): number {
     if (value === null || value === undefined) {
-      this.error(`Field "${field}" not present in secret`);
+      this.error(`Field "${name}" not present in secret`);
       return 1;
     }
     this.raw(this.format === 'json' ? formatJson(value) : formatValue(value));

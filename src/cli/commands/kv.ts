@@ -5,59 +5,18 @@
 import { parseArgsData } from '../args-data.ts';
 import { type Command, defineCommand, fieldFlags, formatFlags, httpFlags } from '../command.ts';
 import type { ResponseError } from '../errors.ts';
-import { durationFlag, intFlag, listFlag, mapFlag, boolFlag, stringFlag } from '../flags.ts';
-import { formatGoDuration } from '../duration.ts';
-import { kvPath, resolveKvTarget, type KvTarget } from '../kv-paths.ts';
+import { intFlag, listFlag, stringFlag } from '../flags.ts';
+import { type KvTarget, kvPath, resolveKvTarget } from '../kv-paths.ts';
+import { headerForMap, mapTable, type Secret } from '../output.ts';
+import { kvMetadataCommands } from './kv-metadata.ts';
 import {
-  type Secret,
-  type Ui,
-  headerForMap,
-  mapTable,
-  padEqualSigns,
-} from '../output.ts';
-
-const mountFlag = {
-  mount: stringFlag(
-    'Specifies the path where the KV backend is mounted. If specified, the next argument ' +
-      'is the secret path. Otherwise the next argument is the mount path and secret path ' +
-      'together, with /data/ inserted for KV v2 secrets.',
-  ),
-};
-
-const versionsFlag = {
-  versions: listFlag(
-    'Specifies the version numbers, comma-separated or as repeated flags (-versions=1,2 or ' +
-      '-versions=1 -versions=2).',
-  ),
-};
-
-/** `-versions` values, each split on commas, as Vault sends them: a list of strings. */
-function parseVersions(values: readonly string[]): string[] {
-  return values.flatMap((v) => v.split(',').map((s) => s.trim())).filter((s) => s !== '');
-}
-
-function outputPath(ui: Ui, path: string, title: string): void {
-  ui.output(padEqualSigns(title, path.length));
-  ui.output(path);
-  ui.output('');
-}
-
-/** Prints the secret a failed request still carried, as Vault does after the error. */
-function outputAttached(ui: Ui, err: unknown): void {
-  const secret = (err as ResponseError & { secret?: Secret }).secret;
-  if (secret) ui.secret(secret);
-}
-
-/** Metadata table of a v2 write answer, under the `Secret Path` header. */
-function outputWriteResult(ui: Ui, fullPath: string, secret: Secret): number {
-  if (ui.format !== 'table') return ui.secret(secret);
-  outputPath(ui, fullPath, 'Secret Path');
-  const metadata = secret.data ?? {};
-  ui.output(headerForMap('Metadata', metadata));
-  const text = mapTable(metadata);
-  if (text) ui.output(text);
-  return 0;
-}
+  mountFlag,
+  outputAttached,
+  outputPath,
+  outputWriteResult,
+  parseVersions,
+  versionsFlag,
+} from './kv-shared.ts';
 
 const kvGet = defineCommand({
   synopsis: 'Retrieves data from the KV store',
@@ -87,7 +46,11 @@ Usage: keep kv get [options] KEY
 
     let target: KvTarget;
     try {
-      target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount, false);
+      target = await resolveKvTarget(ctx.client(), {
+        path: ctx.args[0],
+        mount: flags.mount,
+        trimAll: false,
+      });
     } catch (err) {
       return ctx.fail('', err);
     }
@@ -106,15 +69,15 @@ Usage: keep kv get [options] KEY
     }
 
     if (flags.field) {
-      if (!target.v2) return ui.field(secret, flags.field, true);
+      if (!target.v2) return ui.field(secret, flags.field);
       const data = secret.data?.data as Record<string, unknown> | null | undefined;
       if (!data) {
         ui.error(`No data found at ${fullPath}`);
         return 2;
       }
       // A literal "data" field may mean a key named data or the data block itself.
-      if (flags.field === 'data' && !('data' in data)) return ui.field(secret, 'data', true);
-      return ui.field(data, flags.field, false);
+      if (flags.field === 'data' && !('data' in data)) return ui.field(secret, 'data');
+      return ui.dataField(data, flags.field);
     }
 
     if (ui.format !== 'table' || secret.wrap_info) return ui.secret(secret);
@@ -191,7 +154,7 @@ Usage: keep kv put [options] KEY [DATA]
 
     let target: KvTarget;
     try {
-      target = await resolveKvTarget(ctx.client(), args[0], flags.mount);
+      target = await resolveKvTarget(ctx.client(), { path: args[0], mount: flags.mount });
     } catch (err) {
       return ctx.fail('', err);
     }
@@ -212,7 +175,7 @@ Usage: keep kv put [options] KEY [DATA]
       if (ui.format === 'table') ui.output(`Success! Data written to: ${fullPath}`);
       return 0;
     }
-    if (flags.field) return ui.field(secret, flags.field, true);
+    if (flags.field) return ui.field(secret, flags.field);
     return outputWriteResult(ui, fullPath, secret);
   },
 });
@@ -276,7 +239,7 @@ Usage: keep kv patch [options] KEY [DATA]
 
     let target: KvTarget;
     try {
-      target = await resolveKvTarget(ctx.client(), args[0], flags.mount);
+      target = await resolveKvTarget(ctx.client(), { path: args[0], mount: flags.mount });
     } catch (err) {
       return ctx.fail('', err);
     }
@@ -325,7 +288,14 @@ Usage: keep kv patch [options] KEY [DATA]
       const options: Record<string, unknown> = {};
       if (flags.cas > 0) options.cas = flags.cas;
       try {
-        result = await client.write(fullPath, { data: newData, options }, 'PATCH', MERGE_PATCH);
+        result = await client.write(
+          fullPath,
+          { data: newData, options },
+          {
+            method: 'PATCH',
+            headers: MERGE_PATCH,
+          },
+        );
       } catch (err) {
         const status = (err as ResponseError).status;
         if (flags.method === '' && status === 405) {
@@ -347,7 +317,7 @@ Usage: keep kv patch [options] KEY [DATA]
       if (ui.format === 'table') ui.output(`Success! Data written to: ${fullPath}`);
       return 0;
     }
-    if (flags.field) return ui.field(result, flags.field, true);
+    if (flags.field) return ui.field(result, flags.field);
     return outputWriteResult(ui, fullPath, result);
   },
 });
@@ -371,7 +341,7 @@ Usage: keep kv delete [options] PATH
 
     let target: KvTarget;
     try {
-      target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount);
+      target = await resolveKvTarget(ctx.client(), { path: ctx.args[0], mount: flags.mount });
     } catch (err) {
       return ctx.fail('', err);
     }
@@ -417,7 +387,7 @@ Usage: keep kv ${verb} [options] KEY
 
       let target: KvTarget;
       try {
-        target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount);
+        target = await resolveKvTarget(ctx.client(), { path: ctx.args[0], mount: flags.mount });
       } catch (err) {
         return ctx.fail('', err);
       }
@@ -476,7 +446,7 @@ Usage: keep kv list [options] PATH
 
     let target: KvTarget;
     try {
-      target = await resolveKvTarget(ctx.client(), args[0], flags.mount);
+      target = await resolveKvTarget(ctx.client(), { path: args[0], mount: flags.mount });
     } catch (err) {
       return ctx.fail('', err);
     }
@@ -496,168 +466,6 @@ Usage: keep kv list [options] PATH
   },
 });
 
-const kvMetadataGet = defineCommand({
-  synopsis: 'Retrieves key metadata from the KV store',
-  usage: `
-Usage: keep kv metadata get [options] KEY
-
-  Retrieves the metadata from the key/value store (KV v2) at the given key name,
-  with the metadata of each version.
-
-      $ keep kv metadata get -mount=secret foo`,
-  flags: { ...httpFlags, ...fieldFlags, ...formatFlags, ...mountFlag },
-  async run(ctx) {
-    if (ctx.checkArgs(1, 1)) return 1;
-    const { ui, flags } = ctx;
-
-    let target: KvTarget;
-    try {
-      target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount);
-    } catch (err) {
-      return ctx.fail('', err);
-    }
-    if (!target.v2) {
-      ui.error('Metadata not supported on KV Version 1');
-      return 1;
-    }
-
-    const fullPath = kvPath(target, 'metadata');
-    let secret: Secret | null;
-    try {
-      secret = await target.client.read(fullPath);
-    } catch (err) {
-      return ctx.fail(`Error reading ${fullPath}`, err);
-    }
-    if (!secret) {
-      ui.error(`No value found at ${fullPath}`);
-      return 2;
-    }
-    if (flags.field) return ui.field(secret, flags.field, true);
-    if (ui.format !== 'table' || secret.wrap_info) return ui.secret(secret);
-
-    const { versions, ...rest } = secret.data ?? {};
-    if (!versions || typeof versions !== 'object') {
-      ui.error(`No value found at ${fullPath}`);
-      ui.secret(secret);
-      return 2;
-    }
-    outputPath(ui, fullPath, 'Metadata Path');
-    ui.output(headerForMap('Metadata', rest));
-    ui.secret({ ...secret, data: rest });
-
-    const byVersion = versions as Record<string, Record<string, unknown>>;
-    const numbers = Object.keys(byVersion).map(Number).sort((a, b) => a - b);
-    for (const n of numbers) {
-      const version = byVersion[String(n)];
-      ui.output(`\n${headerForMap(`Version ${n}`, version)}`);
-      const text = mapTable(version);
-      if (text) ui.output(text);
-    }
-    return 0;
-  },
-});
-
-const kvMetadataPut = defineCommand({
-  synopsis: 'Sets or updates key settings in the KV store',
-  usage: `
-Usage: keep kv metadata put [options] KEY
-
-  Creates or updates the metadata of a key (KV v2): how many versions are kept,
-  whether writes need check-and-set, when versions are deleted, custom metadata.
-
-      $ keep kv metadata put -mount=secret -max-versions=5 -cas-required foo
-
-      $ keep kv metadata put -mount=secret -custom-metadata=owner=ops foo`,
-  flags: {
-    ...httpFlags,
-    ...formatFlags,
-    ...mountFlag,
-    'max-versions': intFlag('The number of versions to keep. 0 uses the mount default.', {
-      default: -1,
-    }),
-    'cas-required': boolFlag('If true, writes to the key require the cas parameter.'),
-    'delete-version-after': durationFlag(
-      'Deletes versions this long after they are written ("30m", "24h"). 0 never deletes.',
-    ),
-    'custom-metadata': mapFlag(
-      'Custom metadata as key=value; repeat the flag for more pairs.',
-    ),
-  },
-  async run(ctx) {
-    if (ctx.checkArgs(1, 1)) return 1;
-    const { ui, flags, given } = ctx;
-
-    let target: KvTarget;
-    try {
-      target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount);
-    } catch (err) {
-      return ctx.fail('', err);
-    }
-    if (!target.v2) {
-      ui.error('Metadata not supported on KV Version 1');
-      return 1;
-    }
-
-    const body: Record<string, unknown> = {};
-    if (flags['max-versions'] >= 0) body.max_versions = flags['max-versions'];
-    if (given.has('cas-required')) body.cas_required = flags['cas-required'];
-    if (given.has('delete-version-after')) {
-      body.delete_version_after = formatGoDuration(flags['delete-version-after']);
-    }
-    if (Object.keys(flags['custom-metadata']).length > 0) {
-      body.custom_metadata = flags['custom-metadata'];
-    }
-
-    const fullPath = kvPath(target, 'metadata');
-    let secret: Secret | null;
-    try {
-      secret = await target.client.write(fullPath, body);
-    } catch (err) {
-      return ctx.fail(`Error writing data to ${fullPath}`, err);
-    }
-    if (!secret) {
-      if (ui.format === 'table') ui.output(`Success! Data written to: ${fullPath}`);
-      return 0;
-    }
-    return ui.secret(secret);
-  },
-});
-
-const kvMetadataDelete = defineCommand({
-  synopsis: 'Deletes all versions and metadata for a key in the KV store',
-  usage: `
-Usage: keep kv metadata delete [options] PATH
-
-  Deletes all versions and the metadata of the given key (KV v2). This cannot be
-  undone.
-
-      $ keep kv metadata delete -mount=secret foo`,
-  flags: { ...httpFlags, ...mountFlag },
-  async run(ctx) {
-    if (ctx.checkArgs(1, 1)) return 1;
-    const { ui, flags } = ctx;
-
-    let target: KvTarget;
-    try {
-      target = await resolveKvTarget(ctx.client(), ctx.args[0], flags.mount);
-    } catch (err) {
-      return ctx.fail('', err);
-    }
-    if (!target.v2) {
-      ui.error('Metadata not supported on KV Version 1');
-      return 1;
-    }
-    const fullPath = kvPath(target, 'metadata');
-    try {
-      await target.client.delete(fullPath);
-    } catch (err) {
-      return ctx.fail(`Error deleting ${fullPath}`, err);
-    }
-    ui.output(`Success! Data deleted (if it existed) at: ${fullPath}`);
-    return 0;
-  },
-});
-
 export const kvCommands: Record<string, Command> = {
   'kv get': kvGet,
   'kv put': kvPut,
@@ -666,9 +474,7 @@ export const kvCommands: Record<string, Command> = {
   'kv undelete': kvUndelete,
   'kv destroy': kvDestroy,
   'kv list': kvList,
-  'kv metadata get': kvMetadataGet,
-  'kv metadata put': kvMetadataPut,
-  'kv metadata delete': kvMetadataDelete,
+  ...kvMetadataCommands,
 };
 
 export const kvGroups = {
@@ -686,4 +492,3 @@ Usage: keep kv metadata <subcommand> [options] [args]
 
   Interacts with the metadata of keys in a KV v2 mount.`,
 };
-

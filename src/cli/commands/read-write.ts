@@ -41,7 +41,7 @@ Usage: keep read [options] PATH [KEY=VALUE...]
 
     let query: Record<string, string[]>;
     try {
-      query = asQuery(await parseArgsData(args.slice(1), { readStdin: ctx.io.readStdin }));
+      query = asQuery(await parseArgsData(args.slice(1), { readStdin: () => ctx.io.readStdin() }));
     } catch (err) {
       return ctx.fail('Failed to parse K=V data', err);
     }
@@ -56,7 +56,7 @@ Usage: keep read [options] PATH [KEY=VALUE...]
       ui.error(`No value found at ${path}`);
       return 2;
     }
-    if (flags.field) return ui.field(secret, flags.field, true);
+    if (flags.field) return ui.field(secret, flags.field);
     return ui.secret(secret);
   },
 });
@@ -96,7 +96,7 @@ Usage: keep write [options] PATH [DATA K=V...]
 
     let data: Record<string, unknown>;
     try {
-      data = await parseArgsData(args.slice(1), { readStdin: ctx.io.readStdin });
+      data = await parseArgsData(args.slice(1), { readStdin: () => ctx.io.readStdin() });
     } catch (err) {
       return ctx.fail('Failed to parse K=V data', err);
     }
@@ -114,7 +114,7 @@ Usage: keep write [options] PATH [DATA K=V...]
       if (ui.format === 'table') ui.output(`Success! Data written to: ${path}`);
       return 0;
     }
-    if (flags.field) return ui.field(secret, flags.field, true);
+    if (flags.field) return ui.field(secret, flags.field);
     return ui.secret(secret);
   },
 });
@@ -167,7 +167,7 @@ Usage: keep delete [options] PATH [KEY=VALUE...]
 
     let query: Record<string, string[]>;
     try {
-      query = asQuery(await parseArgsData(args.slice(1), { readStdin: ctx.io.readStdin }));
+      query = asQuery(await parseArgsData(args.slice(1), { readStdin: () => ctx.io.readStdin() }));
     } catch (err) {
       return ctx.fail('Failed to parse K=V data', err);
     }

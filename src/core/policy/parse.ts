@@ -257,7 +257,9 @@ function assertStrictJson(text: string): void {
     const before = text.slice(0, Number(at[1]));
     const line = before.split('\n').length;
     const column = before.length - before.lastIndexOf('\n');
-    fail(`At ${line}:${column}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    fail(
+      `At ${line}:${column}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
+    );
   }
 }
 
