@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type KeepProcess,
-  SYSTEM_PYTHON,
   pythonModuleAvailable,
   removeDir,
   requirePackage,
+  SYSTEM_PYTHON,
   startKeep,
   tempDir,
 } from './helpers/keep-server.ts';
@@ -89,7 +89,7 @@ describe('python3-hvac against a SQLite-backed server', { skip }, () => {
 
   it('never wrote a secret or token to its log', () => {
     const log = logs.flat().join('\n');
-    assert.ok(log.includes('"msg":"unsealed"'), 'the log is the server\'s');
+    assert.ok(log.includes('"msg":"unsealed"'), "the log is the server's");
     for (const needle of ['s3cr3t', state.root_token, ...state.keys]) {
       assert.equal(log.includes(needle), false, 'log holds a secret');
     }

@@ -9,7 +9,9 @@ import { type KeepProcess, startKeep } from './helpers/keep-server.ts';
 
 type VaultClient = ReturnType<typeof nodeVault>;
 
-async function rejection(promise: Promise<unknown>): Promise<{ message: string; response?: { statusCode: number } }> {
+async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ message: string; response?: { statusCode: number } }> {
   try {
     await promise;
   } catch (err) {
@@ -64,7 +66,9 @@ describe('node-vault against an in-memory server', () => {
     assert.equal(read.data.metadata.version, 2);
     const old = await vault.read('kv2/data/svc/one?version=1');
     assert.equal(old.data.data.a, '1');
-    const err = await rejection(vault.write('kv2/data/svc/one', { data: { a: 'x' }, options: { cas: 1 } }));
+    const err = await rejection(
+      vault.write('kv2/data/svc/one', { data: { a: 'x' }, options: { cas: 1 } }),
+    );
     assert.equal(err.response?.statusCode, 400);
 
     assert.deepEqual((await vault.list('kv2/metadata/svc')).data.keys, ['one', 'two']);

@@ -21,25 +21,17 @@ import { statusCommands } from './commands/status.ts';
 import { tokenCommands, tokenGroups } from './commands/token.ts';
 import { type CliIO, processIO } from './io.ts';
 
-/** `keep server`, written separately; loaded only when asked for. */
+/** `keep server`: loaded only when asked for, so client commands start fast. */
 const server: Command = {
   synopsis: 'Start a Keep server',
-  help: () =>
-    'Usage: keep server [options]\n\n  Starts a Keep server. Run "keep server -h" with the ' +
-    'server installed for its options.',
+  help: () => 'Usage: keep server [options]\n\n  Starts a Keep server. See "keep server -h".',
   async run(argv, io) {
-    let mod: { serverCommand(args: string[]): Promise<number> };
-    try {
-      // The literal specifier lets esbuild bundle server.ts; the file is written
-      // separately, so type-checking must pass with and without it.
-      // biome-ignore lint/suspicious/noTsIgnore: @ts-expect-error would fail once server.ts exists
-      // @ts-ignore
-      mod = await import('./server.ts');
-    } catch (err) {
-      io.stderr(`The server is not available in this build: ${(err as Error).message}\n`);
-      return 1;
+    const { serverCommand } = await import('./server.ts');
+    if (argv.some((a) => HELP_FLAGS.has(a))) {
+      io.stderr(`${serverCommand.help()}\n`);
+      return 0;
     }
-    return mod.serverCommand(argv);
+    return serverCommand.run(argv, io);
   },
 };
 

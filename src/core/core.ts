@@ -5,11 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  NotFoundError,
-  PermissionDeniedError,
-  SealedError,
-} from '../lib/errors.ts';
+import { tokenBackend } from '../auth/token/backend.ts';
+import { type TokenEntry, TokenStore } from '../auth/token/store.ts';
 import type {
   Backend,
   Caller,
@@ -17,18 +14,17 @@ import type {
   LogicalResponse,
   SystemView,
 } from '../framework/types.ts';
+import { NotFoundError, PermissionDeniedError, SealedError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { AuditBroker, type AuditEntry } from './audit.ts';
 import { Barrier } from './barrier.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { type BackendFactory, type MountedBackend, MountRouter } from './mounts.ts';
+import { matchesAny } from './path-glob.ts';
 import { PolicyStore } from './policy-store.ts';
 import { Seal } from './seal.ts';
 import { StorageView } from './storage-view.ts';
-import { TokenStore, type TokenEntry } from '../auth/token/store.ts';
-import { tokenBackend } from '../auth/token/backend.ts';
 import { sysBackend } from './sys/backend.ts';
-import { matchesAny } from './path-glob.ts';
 
 export interface CoreOptions {
   storage: Storage;
@@ -113,12 +109,24 @@ export class Core {
     for (const key of keys.slice(0, opts.secretThreshold)) await this.seal.submitShare(key);
     await this.postUnseal();
     const { router, tokens } = this.unsealed;
-    await router.mount('secret', { path: 'cubbyhole', type: 'cubbyhole', builtin: true,
-      description: 'per-token private secret storage' });
-    await router.mount('secret', { path: 'sys', type: 'system', builtin: true,
-      description: 'system endpoints used for control, policy and debugging' });
-    await router.mount('auth', { path: 'token', type: 'token', builtin: true,
-      description: 'token based credentials' });
+    await router.mount('secret', {
+      path: 'cubbyhole',
+      type: 'cubbyhole',
+      builtin: true,
+      description: 'per-token private secret storage',
+    });
+    await router.mount('secret', {
+      path: 'sys',
+      type: 'system',
+      builtin: true,
+      description: 'system endpoints used for control, policy and debugging',
+    });
+    await router.mount('auth', {
+      path: 'token',
+      type: 'token',
+      builtin: true,
+      description: 'token based credentials',
+    });
     const { token } = await tokens.createRoot(opts.rootTokenId);
     await this.sealNow();
     return { keys, rootToken: token };
@@ -152,9 +160,7 @@ export class Core {
     const secretFactories = new Map(this.options.secretFactories);
     secretFactories.set('system', () => sysBackend(this));
     const authFactories = new Map(this.options.authFactories);
-    authFactories.set('token', () =>
-      tokenBackend(tokens, { hasSudo: (req) => this.hasSudo(req) }),
-    );
+    authFactories.set('token', () => tokenBackend(tokens, { hasSudo: (req) => this.hasSudo(req) }));
     const router = new MountRouter({
       storage: this.barrier,
       system: this.system,
@@ -222,7 +228,10 @@ export class Core {
     await this.auditRequest(req);
     const resp = await backend.handle(req, ctx);
     if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
-      await tokens.createFromAuth(resp.auth, { path: req.path, mountAccessor: mounted.entry.accessor });
+      await tokens.createFromAuth(resp.auth, {
+        path: req.path,
+        mountAccessor: mounted.entry.accessor,
+      });
     }
     if (entry) await tokens.useToken(entry);
     await this.auditResponse(req, resp);

@@ -5,8 +5,8 @@
  * UUID so a remount keeps its data.
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import type { Backend, BackendContext, MountInfo, SystemView } from '../framework/types.ts';
+import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { StorageView } from './storage-view.ts';
 
@@ -160,7 +160,11 @@ export class MountRouter {
   async tune(
     kind: MountKind,
     path: string,
-    changes: { config?: Partial<MountEntry['config']>; description?: string; options?: Record<string, string> },
+    changes: {
+      config?: Partial<MountEntry['config']>;
+      description?: string;
+      options?: Record<string, string>;
+    },
   ): Promise<MountEntry> {
     const mounted = this.get(kind, path);
     if (!mounted) throw new BadRequestError(`no mount at '${normalizeMountPath(path)}'`);

@@ -5,14 +5,14 @@
  */
 import { NotFoundError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { type Acl, compileAcl, rootAcl } from './policy/acl.ts';
 import {
-  DEFAULT_POLICY,
   assertPolicyDeletable,
   assertPolicyWritable,
-  parsePolicy,
+  DEFAULT_POLICY,
   type Policy,
+  parsePolicy,
 } from './policy/parse.ts';
-import { compileAcl, rootAcl, type Acl } from './policy/acl.ts';
 
 const ROOT_ACL_KEY = 'root';
 

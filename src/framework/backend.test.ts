@@ -20,8 +20,23 @@ const ctx: BackendContext = {
   system: { defaultLeaseTtlSeconds: 60, maxLeaseTtlSeconds: 120, now: () => new Date() },
 };
 
-function request(operation: Operation, relPath: string, data: Record<string, unknown> = {}, query: Record<string, string> = {}): LogicalRequest {
-  return { id: 'r', operation, path: `test/${relPath}`, relPath, mountPoint: 'test/', data, query, remoteAddr: '127.0.0.1', headers: {} };
+function request(
+  operation: Operation,
+  relPath: string,
+  data: Record<string, unknown> = {},
+  query: Record<string, string> = {},
+): LogicalRequest {
+  return {
+    id: 'r',
+    operation,
+    path: `test/${relPath}`,
+    relPath,
+    mountPoint: 'test/',
+    data,
+    query,
+    remoteAddr: '127.0.0.1',
+    headers: {},
+  };
 }
 
 const backend = defineBackend({
@@ -39,7 +54,13 @@ const backend = defineBackend({
       exists: async (_req, f) => f.string('name') === 'present',
       operations: {
         read: async (_req, f) => ({
-          data: { name: f.string('name'), count: f.int('count'), enabled: f.bool('enabled'), ttl: f.int('ttl'), tags: f.strings('tags') },
+          data: {
+            name: f.string('name'),
+            count: f.int('count'),
+            enabled: f.bool('enabled'),
+            ttl: f.int('ttl'),
+            tags: f.strings('tags'),
+          },
         }),
         update: async () => ({ data: { handled: 'update' } }),
       },
@@ -59,15 +80,24 @@ describe('defineBackend', () => {
       request('read', 'item/x', {}, { count: '5', enabled: 'true', ttl: '1h', tags: 'a, b,,c' }),
       ctx,
     );
-    assert.deepEqual(resp?.data, { name: 'x', count: 5, enabled: true, ttl: 3600, tags: ['a', 'b', 'c'] });
+    assert.deepEqual(resp?.data, {
+      name: 'x',
+      count: 5,
+      enabled: true,
+      ttl: 3600,
+      tags: ['a', 'b', 'c'],
+    });
   });
 
   it('refuses a value of the wrong type with a 400 naming the field', async () => {
-    await assert.rejects(backend.handle(request('read', 'item/x', {}, { count: 'many' }), ctx), (err: Error) => {
-      assert.ok(err instanceof BadRequestError);
-      assert.match(err.message, /"count"/);
-      return true;
-    });
+    await assert.rejects(
+      backend.handle(request('read', 'item/x', {}, { count: 'many' }), ctx),
+      (err: Error) => {
+        assert.ok(err instanceof BadRequestError);
+        assert.match(err.message, /"count"/);
+        return true;
+      },
+    );
   });
 
   it('serves create with the update handler when there is no create handler', async () => {
@@ -77,13 +107,19 @@ describe('defineBackend', () => {
 
   it('answers 404 for an unknown path and 405 for an unsupported operation', async () => {
     await assert.rejects(backend.handle(request('read', 'nothing'), ctx), NotFoundError);
-    await assert.rejects(backend.handle(request('delete', 'item/x'), ctx), UnsupportedOperationError);
+    await assert.rejects(
+      backend.handle(request('delete', 'item/x'), ctx),
+      UnsupportedOperationError,
+    );
   });
 
   it('warns about body fields it ignored, and refuses them on strict paths', async () => {
     const resp = await backend.handle(request('update', 'item/x', { bogus: 1 }), ctx);
     assert.deepEqual(resp?.warnings, ['Endpoint ignored these unrecognized parameters: [bogus]']);
-    await assert.rejects(backend.handle(request('update', 'strict', { bogus: 1 }), ctx), BadRequestError);
+    await assert.rejects(
+      backend.handle(request('update', 'strict', { bogus: 1 }), ctx),
+      BadRequestError,
+    );
   });
 
   it('reports existence from the path declaration', async () => {

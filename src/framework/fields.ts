@@ -3,8 +3,9 @@
  * send numbers as strings, lists as comma-separated strings, durations as
  * "1h" or seconds, and a backend sees one typed value whatever was sent.
  */
-import { BadRequestError } from '../lib/errors.ts';
+
 import { parseDuration } from '../lib/duration.ts';
+import { BadRequestError } from '../lib/errors.ts';
 
 export type FieldType =
   | 'string'

@@ -11,7 +11,12 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import nodeVault from 'node-vault';
-import { ListShimSocket, listShimServerFactory, RequestFramer, withListQuery } from './list-shim.ts';
+import {
+  ListShimSocket,
+  listShimServerFactory,
+  RequestFramer,
+  withListQuery,
+} from './list-shim.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -274,14 +279,23 @@ describe('RequestFramer', () => {
   const unframeable: Array<[string, string]> = [
     ['a malformed request line', 'LIST /a\r\n\r\n'],
     ['an unknown HTTP version', 'GET /a HTTP/2.0\r\n\r\n'],
-    ['two Content-Length headers', 'PUT /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n'],
+    [
+      'two Content-Length headers',
+      'PUT /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n',
+    ],
     ['a non-numeric Content-Length', 'PUT /a HTTP/1.1\r\nContent-Length: 1x\r\n\r\n'],
-    ['Content-Length with chunked', 'PUT /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    [
+      'Content-Length with chunked',
+      'PUT /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ],
     ['a coding after chunked', 'PUT /a HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n'],
     ['obs-fold', 'GET /a HTTP/1.1\r\nX-A: 1\r\n Content-Length: 5\r\n\r\n'],
     ['space before a colon', 'GET /a HTTP/1.1\r\nContent-Length : 5\r\n\r\n'],
     ['a bad chunk size', 'POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
-    ['chunk data overrunning its size', 'POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n'],
+    [
+      'chunk data overrunning its size',
+      'POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n',
+    ],
     ['an upgrade', 'GET /a HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n'],
     ['CONNECT', 'CONNECT host:443 HTTP/1.1\r\n\r\n'],
   ];
@@ -341,11 +355,11 @@ describe('RequestFramer', () => {
           const expected: Buffer[] = [];
           for (const r of requests) {
             const target = r.query === undefined ? r.path : `${r.path}?${r.query}`;
-            const listTarget = r.query === undefined ? `${target}?list=true` : `${target}&list=true`;
+            const listTarget =
+              r.query === undefined ? `${target}?list=true` : `${target}&list=true`;
             const lead = r.leadingEmptyLine ? '\r\n' : '';
             const line = `${r.method} ${target} ${r.version}\r\n`;
-            const outLine =
-              r.method === 'LIST' ? `GET ${listTarget} ${r.version}\r\n` : line;
+            const outLine = r.method === 'LIST' ? `GET ${listTarget} ${r.version}\r\n` : line;
             let headers = `Host: h\r\n${r.extraHeader}`;
             let body: Buffer;
             const framing = r.body.length === 0 && r.framing === 'none' ? 'none' : r.framing;
@@ -355,7 +369,11 @@ describe('RequestFramer', () => {
               const pieces: Buffer[] = [];
               for (const p of parts) {
                 const ext = r.chunkExt ? ';n=LIST' : '';
-                pieces.push(Buffer.from(`${p.length.toString(16)}${ext}\r\n`), p, Buffer.from('\r\n'));
+                pieces.push(
+                  Buffer.from(`${p.length.toString(16)}${ext}\r\n`),
+                  p,
+                  Buffer.from('\r\n'),
+                );
               }
               pieces.push(Buffer.from(`0\r\n${r.trailer}\r\n`));
               body = Buffer.concat(pieces);
@@ -465,7 +483,9 @@ describe('listShimServerFactory over plain HTTP', () => {
   test('answers Expect: 100-continue and routes the body sent after it', async () => {
     const socket = await connectPlain(port);
     const body = '{"a":"LIST /x HTTP/1.1"}';
-    const cont = new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+    const cont = new Promise<string>((resolve) =>
+      socket.once('data', (d) => resolve(d.toString())),
+    );
     socket.write(
       'PUT /v1/cont HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n' +
         `Expect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
@@ -532,9 +552,21 @@ describe('listShimServerFactory over TLS', () => {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
       ],
       { stdio: 'ignore' },
     );
@@ -594,7 +626,12 @@ describe('closing', () => {
     app.get('/v1/*', async (req) => ({ url: req.url }));
     await app.listen({ port: 0 });
     const { port } = app.server.address() as net.AddressInfo;
-    const { stdout } = await execFileAsync('curl', ['-sS', '-X', 'LIST', `http://localhost:${port}/v1/l`]);
+    const { stdout } = await execFileAsync('curl', [
+      '-sS',
+      '-X',
+      'LIST',
+      `http://localhost:${port}/v1/l`,
+    ]);
     assert.deepEqual(JSON.parse(stdout), { url: '/v1/l?list=true' });
     await app.close();
     assert.equal(app.server.listening, false);
@@ -603,10 +640,14 @@ describe('closing', () => {
   test('a client that disconnects mid-request leaves no wrapped socket behind', async () => {
     const { app, port } = await startApp();
     const wrapped: ListShimSocket[] = [];
-    app.server.prependListener('request', (req) => wrapped.push(req.socket as unknown as ListShimSocket));
+    app.server.prependListener('request', (req) =>
+      wrapped.push(req.socket as unknown as ListShimSocket),
+    );
     const socket = await connectPlain(port);
     const responses = readResponses(socket, 1);
-    socket.write('GET /v1/a HTTP/1.1\r\nHost: t\r\n\r\nPUT /v1/b HTTP/1.1\r\nContent-Length: 10\r\n\r\nab');
+    socket.write(
+      'GET /v1/a HTTP/1.1\r\nHost: t\r\n\r\nPUT /v1/b HTTP/1.1\r\nContent-Length: 10\r\n\r\nab',
+    );
     await responses;
     const w = wrapped[0]!;
     assert.ok(w instanceof ListShimSocket);

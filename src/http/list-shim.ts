@@ -92,7 +92,9 @@ export class RequestFramer {
         const start = pos;
         pos = lf + 1;
         const held = this.#held;
-        const line = held ? Buffer.concat([held, chunk.subarray(start, pos)]) : chunk.subarray(start, pos);
+        const line = held
+          ? Buffer.concat([held, chunk.subarray(start, pos)])
+          : chunk.subarray(start, pos);
         this.#held = null;
         const rewritten = this.#requestLine(line);
         if (rewritten) {

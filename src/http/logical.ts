@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../core/core.ts';
+import { isPlainObject, parseBool } from '../framework/fields.ts';
 import type { LogicalRequest, Operation } from '../framework/types.ts';
-import { parseBool, isPlainObject } from '../framework/fields.ts';
-import { BadRequestError, KeepError, UnsupportedOperationError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { canonicalPath } from './request-path.ts';
+import { BadRequestError, KeepError, UnsupportedOperationError } from '../lib/errors.ts';
 import { envelope, sendJson } from './render.ts';
+import { canonicalPath } from './request-path.ts';
 
 const METHOD_OPERATIONS: Record<string, Operation> = {
   GET: 'read',
@@ -110,7 +110,10 @@ export async function handleLogical(
   const resp = await core.handleRequest(logical);
   if (!resp) return reply.code(204).header('cache-control', 'no-store').send();
   if (resp.raw) {
-    return reply.code(resp.raw.status ?? 200).header('content-type', resp.raw.contentType).send(resp.raw.body);
+    return reply
+      .code(resp.raw.status ?? 200)
+      .header('content-type', resp.raw.contentType)
+      .send(resp.raw.body);
   }
   const mountType = core.mountFor(logical.path)?.entry.type ?? '';
   return sendJson(reply, resp.status ?? 200, envelope(logical.id, resp, mountType));

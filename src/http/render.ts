@@ -4,7 +4,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { AuthResult, LogicalResponse } from '../framework/types.ts';
-import { KeepError } from '../lib/errors.ts';
+import type { KeepError } from '../lib/errors.ts';
 
 /** Exactly this content type: hvac ignores error bodies under any other. */
 export const JSON_TYPE = 'application/json';

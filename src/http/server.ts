@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Core } from '../core/core.ts';
-import { KeepError, PayloadTooLargeError, isKeepError } from '../lib/errors.ts';
+import { isKeepError, KeepError, PayloadTooLargeError } from '../lib/errors.ts';
 import { listShimServerFactory } from './list-shim.ts';
 import { handleLogical } from './logical.ts';
 import { sendError, sendJson } from './render.ts';
@@ -44,9 +44,13 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
   app.setNotFoundHandler((_req, reply) => sendJson(reply, 404, { errors: [] }));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isKeepError(err)) return sendError(reply, err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new PayloadTooLargeError());
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(reply, new PayloadTooLargeError());
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendError(reply, new KeepError(err.message, { status: err.statusCode, code: 'client' }));
+      return sendError(
+        reply,
+        new KeepError(err.message, { status: err.statusCode, code: 'client' }),
+      );
     }
     core.logger.error({ err, reqId: req.id, path: req.routeOptions.url }, 'request failed');
     return sendJson(reply, 500, { errors: [`internal error; request id ${req.id}`] });

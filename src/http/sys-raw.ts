@@ -5,22 +5,38 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../core/core.ts';
 import { BadRequestError } from '../lib/errors.ts';
+import { KEEP_VERSION, VAULT_API_VERSION } from '../lib/version.ts';
 import { decodeBody } from './logical.ts';
 import { sendJson } from './render.ts';
-import { KEEP_VERSION, VAULT_API_VERSION } from '../lib/version.ts';
 
 const BUILD_DATE = '2026-12-03T00:00:00Z';
 
 export function registerSysRaw(app: FastifyInstance, core: Core): void {
-  app.route({ method: ['GET', 'HEAD'], url: '/v1/sys/health', handler: (req, reply) => health(core, req, reply) });
-  app.get('/v1/sys/seal-status', async (_req, reply) => sendJson(reply, 200, await sealStatus(core)));
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/v1/sys/health',
+    handler: (req, reply) => health(core, req, reply),
+  });
+  app.get('/v1/sys/seal-status', async (_req, reply) =>
+    sendJson(reply, 200, await sealStatus(core)),
+  );
   app.get('/v1/sys/init', async (_req, reply) =>
     sendJson(reply, 200, { initialized: await core.seal.initialized() }),
   );
-  app.route({ method: ['PUT', 'POST'], url: '/v1/sys/init', handler: (req, reply) => init(core, req, reply) });
-  app.route({ method: ['PUT', 'POST'], url: '/v1/sys/unseal', handler: (req, reply) => unseal(core, req, reply) });
+  app.route({
+    method: ['PUT', 'POST'],
+    url: '/v1/sys/init',
+    handler: (req, reply) => init(core, req, reply),
+  });
+  app.route({
+    method: ['PUT', 'POST'],
+    url: '/v1/sys/unseal',
+    handler: (req, reply) => unseal(core, req, reply),
+  });
   app.get('/v1/sys/leader', async (_req, reply) => sendJson(reply, 200, await leader(core)));
-  app.get('/v1/sys/rekey/init', async (_req, reply) => sendJson(reply, 200, await core.seal.rekeyStatus()));
+  app.get('/v1/sys/rekey/init', async (_req, reply) =>
+    sendJson(reply, 200, await core.seal.rekeyStatus()),
+  );
   app.route({
     method: ['PUT', 'POST'],
     url: '/v1/sys/rekey/init',
@@ -113,9 +129,20 @@ async function health(core: Core, req: FastifyRequest, reply: FastifyReply) {
 
 async function init(core: Core, req: FastifyRequest, reply: FastifyReply) {
   const body = decodeBody(req);
-  for (const unsupported of ['pgp_keys', 'root_token_pgp_key', 'recovery_shares', 'recovery_threshold']) {
+  for (const unsupported of [
+    'pgp_keys',
+    'root_token_pgp_key',
+    'recovery_shares',
+    'recovery_threshold',
+  ]) {
     const v = body[unsupported];
-    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && v !== '' && v !== 0) {
+    if (
+      v !== undefined &&
+      v !== null &&
+      !(Array.isArray(v) && v.length === 0) &&
+      v !== '' &&
+      v !== 0
+    ) {
       throw new BadRequestError(`"${unsupported}" is not supported by this server`);
     }
   }
@@ -136,7 +163,10 @@ async function unseal(core: Core, req: FastifyRequest, reply: FastifyReply) {
     await core.seal.resetUnseal();
     return sendJson(reply, 200, await sealStatus(core));
   }
-  if (body.key === undefined) throw new BadRequestError("'key' must be specified in request body as JSON, or 'reset' set to true");
+  if (body.key === undefined)
+    throw new BadRequestError(
+      "'key' must be specified in request body as JSON, or 'reset' set to true",
+    );
   await core.unseal(shareFrom(body.key));
   return sendJson(reply, 200, await sealStatus(core));
 }

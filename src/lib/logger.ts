@@ -21,7 +21,9 @@ export const REDACTED_KEYS = [
   '*.secret_id',
 ];
 
-export function createLogger(opts: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; destination?: pino.DestinationStream } = {},
+): Logger {
   return pino(
     {
       level: opts.level ?? 'info',

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { defaultServerConfig, type ServerConfig } from '../config/server-config.ts';
 import { Core } from '../core/core.ts';
 import { buildApiServer } from '../http/server.ts';
 import { createLogger } from '../lib/logger.ts';
 import { openStorage } from '../storage/index.ts';
-import { defaultServerConfig, type ServerConfig } from '../config/server-config.ts';
 import { authMethods, secretEngines } from './backends.ts';
 
 export interface RunningServer {

@@ -61,7 +61,10 @@ async function spawnKeep(args: string[], dir: string): Promise<KeepProcess> {
   });
   const output: string[] = [];
   const addr = await new Promise<string>((resolveAddr, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join('\n')}`)), 15000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start:\n${output.join('\n')}`)),
+      15000,
+    );
     const onLine = (line: string) => {
       output.push(line);
       const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;

@@ -1,8 +1,8 @@
 /** `sys/mounts` and `sys/auth`: enable, disable, list and tune mounts. */
 import type { PathSpec } from '../../framework/backend.ts';
 import type { FieldData } from '../../framework/fields.ts';
-import { BadRequestError } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
+import { BadRequestError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
 import type { MountEntry, MountKind } from '../mounts.ts';
 
@@ -88,7 +88,8 @@ export function mountPaths(core: Core, kind: MountKind): PathSpec[] {
       operations: {
         read: async (_req, f) => {
           const mounted = router().get(kind, f.string('path'));
-          if (!mounted) throw new BadRequestError(`cannot fetch sysview for path "${f.string('path')}"`);
+          if (!mounted)
+            throw new BadRequestError(`cannot fetch sysview for path "${f.string('path')}"`);
           const e = mounted.entry;
           return {
             legacyTopLevel: true,
@@ -116,7 +117,10 @@ export function mountPaths(core: Core, kind: MountKind): PathSpec[] {
     {
       pattern: `${base}/(?<path>.+)`,
       fields: mountFields,
-      synopsis: kind === 'secret' ? 'Enable or disable a secrets engine.' : 'Enable or disable an auth method.',
+      synopsis:
+        kind === 'secret'
+          ? 'Enable or disable a secrets engine.'
+          : 'Enable or disable an auth method.',
       operations: {
         read: async (_req, f) => {
           const mounted = router().get(kind, f.string('path'));

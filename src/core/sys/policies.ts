@@ -42,7 +42,9 @@ export function policyPaths(core: Core): PathSpec[] {
       pattern: 'policies/acl/?',
       synopsis: 'List the ACL policies.',
       operations: {
-        list: async () => ({ data: { keys: await store().list(), policies: await store().list() } }),
+        list: async () => ({
+          data: { keys: await store().list(), policies: await store().list() },
+        }),
       },
     },
     {
@@ -55,7 +57,8 @@ export function policyPaths(core: Core): PathSpec[] {
           return { data: { name: policy.name, policy: policy.raw } };
         },
         update: async (_req, f) => {
-          if (!f.has('policy')) throw new BadRequestError("'policy' parameter not supplied or empty");
+          if (!f.has('policy'))
+            throw new BadRequestError("'policy' parameter not supplied or empty");
           await store().put(f.string('name'), f.string('policy'));
           return undefined;
         },
