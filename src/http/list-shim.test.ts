@@ -646,11 +646,13 @@ describe('closing', () => {
     const socket = await connectPlain(port);
     const responses = readResponses(socket, 1);
     socket.write(
-      'GET /v1/a HTTP/1.1\r\nHost: t\r\n\r\nPUT /v1/b HTTP/1.1\r\nContent-Length: 10\r\n\r\nab',
+      'GET /v1/a HTTP/1.1\r\nHost: t\r\n\r\nPUT /v1/b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab',
     );
     await responses;
     const w = wrapped[0]!;
     assert.ok(w instanceof ListShimSocket);
+    // The server is still waiting for the rest of the PUT body.
+    assert.equal(w.destroyed, false);
     const wrapperClosed = new Promise((r) => w.once('close', r));
     socket.destroy();
     await wrapperClosed;

@@ -162,7 +162,8 @@ function choosePolicies(
   if (params.noDefaultPolicy) policies = policies.filter((p) => p !== 'default');
 
   for (const p of policies) {
-    if (NON_ASSIGNABLE_POLICIES.includes(p)) throw new BadRequestError(`cannot assign policy "${p}"`);
+    if (NON_ASSIGNABLE_POLICIES.includes(p))
+      throw new BadRequestError(`cannot assign policy "${p}"`);
   }
   // Sudo is not enough for root: only a root token may mint another one.
   if (isRoot(policies) && !(parent && isRoot(parent.policies))) {

@@ -359,7 +359,11 @@ export class TokenStore {
 
   /** Stores an updated entry (no index changes) and drops the cached copy. */
   async #write(entry: TokenEntry): Promise<TokenEntry> {
-    const frozen = freezeEntry({ ...entry, policies: [...entry.policies], meta: { ...entry.meta } });
+    const frozen = freezeEntry({
+      ...entry,
+      policies: [...entry.policies],
+      meta: { ...entry.meta },
+    });
     await this.#storage.put(ID_PREFIX + frozen.hash, encode(frozen));
     this.#cache.invalidate(frozen.hash);
     return frozen;
