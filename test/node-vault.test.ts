@@ -84,6 +84,9 @@ describe('node-vault against an in-memory server', () => {
       rules: 'path "kv2/data/svc/one" { capabilities = ["read"] }',
     });
     const created = await vault.tokenCreate({ policies: ['svc-one'], ttl: '10m' });
+    // node-vault adopts the token a tokenCreate returns; the root token stays ours.
+    assert.equal(vault.token, created.auth.client_token);
+    vault.token = rootToken;
     const limited = nodeVault({ endpoint: server.addr, token: created.auth.client_token });
     assert.equal((await limited.read('kv2/data/svc/one')).data.data.a, '2');
     const denied = await rejection(limited.read('kv2/data/svc/two'));
