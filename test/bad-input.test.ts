@@ -3,6 +3,7 @@
  * client expects, in `{"errors": [...]}`, and leave storage as it was.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type KeepProcess, startDevKeep } from './helpers/keep-server.ts';
@@ -12,6 +13,10 @@ const ROOT = 'bad-input-root';
 describe('bad input against a dev server', () => {
   let server: KeepProcess;
 
+  /**
+   * One request through node:http, which sends the path exactly as given
+   * (fetch would resolve dot segments before they reach the server).
+   */
   async function call(
     method: string,
     path: string,
@@ -20,13 +25,27 @@ describe('bad input against a dev server', () => {
     const headers: Record<string, string> = { ...init.headers };
     const token = init.token === undefined ? ROOT : init.token;
     if (token !== null) headers['X-Vault-Token'] = token;
-    const res = await fetch(`${server.addr}${path}`, { method, headers, body: init.body });
-    const text = await res.text();
+    const url = new URL(server.addr);
+    const res = await new Promise<http.IncomingMessage & { text: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: url.hostname, port: url.port, method, path, headers },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (c: Buffer) => chunks.push(c));
+          incoming.on('end', () =>
+            resolve(Object.assign(incoming, { text: Buffer.concat(chunks).toString() })),
+          );
+          incoming.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
     return {
-      status: res.status,
-      type: res.headers.get('content-type'),
-      text,
-      json: text ? JSON.parse(text) : undefined,
+      status: res.statusCode ?? 0,
+      type: res.headers['content-type'] ?? null,
+      text: res.text,
+      json: res.text ? JSON.parse(res.text) : undefined,
     };
   }
 

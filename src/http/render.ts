@@ -51,12 +51,16 @@ export function envelope(
   return body;
 }
 
+/**
+ * Sends `body` as JSON. It goes out as a Buffer because fastify appends
+ * `; charset=utf-8` to a JSON content type when the payload is a string.
+ */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply
     .code(status)
     .header('content-type', JSON_TYPE)
     .header('cache-control', 'no-store')
-    .send(JSON.stringify(body));
+    .send(Buffer.from(JSON.stringify(body)));
 }
 
 export function sendError(reply: FastifyReply, err: KeepError): FastifyReply {

@@ -18,6 +18,16 @@ export interface ApiServerOptions {
   tls?: { cert: Buffer; key: Buffer };
 }
 
+/**
+ * The path after `/v1/` exactly as the client sent it, still percent-encoded:
+ * the router's decoded parameter would turn `%2F` into a `/` before
+ * canonicalPath could refuse it.
+ */
+export function rawApiPath(url: string): string {
+  const query = url.indexOf('?');
+  return url.slice('/v1/'.length, query === -1 ? undefined : query);
+}
+
 export function buildApiServer(core: Core, opts: ApiServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -38,7 +48,7 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
   app.route({
     method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
     url: '/v1/*',
-    handler: (req, reply) => handleLogical(core, req, reply, (req.params as { '*': string })['*']),
+    handler: (req, reply) => handleLogical(core, req, reply, rawApiPath(req.raw.url ?? '')),
   });
 
   app.setNotFoundHandler((_req, reply) => sendJson(reply, 404, { errors: [] }));
