@@ -155,8 +155,42 @@ describe('bad input against a dev server', () => {
   });
 
   it('refuses bodies over the request size limit with a 413', async () => {
-    const res = await call('POST', '/v1/secret/data/big', { body: 'a'.repeat(33 * 1024 * 1024) });
-    assertVaultError(res, 413);
+    // The client announces 33 MiB and starts sending; the server answers from
+    // the Content-Length alone, without waiting for (or storing) the rest.
+    const url = new URL(server.addr);
+    const res = await new Promise<{ status: number; type: string | null; text: string }>(
+      (resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path: '/v1/secret/data/big',
+            headers: { 'X-Vault-Token': ROOT, 'Content-Length': 33 * 1024 * 1024 },
+          },
+          (incoming) => {
+            let text = '';
+            incoming.on('data', (c: Buffer) => {
+              text += c.toString();
+            });
+            incoming.on('end', () => {
+              req.destroy();
+              resolve({
+                status: incoming.statusCode ?? 0,
+                type: incoming.headers['content-type'] ?? null,
+                text,
+              });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.write('{"data":{"a":"');
+        req.write('a'.repeat(64 * 1024));
+      },
+    );
+    assertVaultError({ ...res, json: JSON.parse(res.text) }, 413);
+    const read = await call('GET', '/v1/secret/data/big');
+    assert.equal(read.status, 404);
   });
 
   it('answers a missing, empty or unknown token with a 403', async () => {

@@ -62,7 +62,7 @@ const backend = defineBackend({
             tags: f.strings('tags'),
           },
         }),
-        update: async () => ({ data: { handled: 'update' } }),
+        update: async (_req, f) => ({ data: { handled: 'update', count: f.int('count') } }),
       },
     },
     {
@@ -75,6 +75,18 @@ const backend = defineBackend({
 });
 
 describe('defineBackend', () => {
+  it('reads fields from the query on reads but not on writes, as Vault does', async () => {
+    const read = await backend.handle(request('read', 'item/x', {}, { count: '7' }), ctx);
+    assert.equal(read?.data?.count, 7);
+    const write = await backend.handle(request('update', 'item/x', {}, { count: '7' }), ctx);
+    assert.equal(write?.data?.count, 0);
+    const body = await backend.handle(
+      request('update', 'item/x', { count: 3 }, { count: '7' }),
+      ctx,
+    );
+    assert.equal(body?.data?.count, 3);
+  });
+
   it('coerces fields the way Vault clients send them', async () => {
     const resp = await backend.handle(
       request('read', 'item/x', {}, { count: '5', enabled: 'true', ttl: '1h', tags: 'a, b,,c' }),
@@ -102,7 +114,7 @@ describe('defineBackend', () => {
 
   it('serves create with the update handler when there is no create handler', async () => {
     const resp = await backend.handle(request('create', 'item/x'), ctx);
-    assert.deepEqual(resp?.data, { handled: 'update' });
+    assert.deepEqual(resp?.data, { handled: 'update', count: 0 });
   });
 
   it('answers 404 for an unknown path and 405 for an unsupported operation', async () => {

@@ -13,6 +13,8 @@ import type {
   Operation,
 } from './types.ts';
 
+const QUERY_OPERATIONS: ReadonlySet<string> = new Set(['read', 'list', 'delete']);
+
 export type PathHandler = (
   req: LogicalRequest,
   fields: FieldData,
@@ -67,7 +69,11 @@ export function defineBackend(def: BackendDefinition): Backend {
 
   function fieldsFor(path: CompiledPath, req: LogicalRequest): FieldData {
     const captures = path.regex.exec(req.relPath)?.groups ?? {};
-    const raw: Record<string, unknown> = { ...req.query, ...req.data };
+    // As in Vault, the query string carries fields only for reads, lists and
+    // deletes; a write takes its fields from the body alone.
+    const raw: Record<string, unknown> = QUERY_OPERATIONS.has(req.operation)
+      ? { ...req.query, ...req.data }
+      : { ...req.data };
     for (const [k, v] of Object.entries(captures)) if (v !== undefined) raw[k] = v;
     const schemas = path.spec.fields ?? {};
     if (path.spec.strictFields) {
