@@ -225,15 +225,29 @@ export class Core {
       if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw new PermissionDeniedError();
     }
 
-    await this.auditRequest(req);
-    const resp = await backend.handle(req, ctx);
-    if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
-      await tokens.createFromAuth(resp.auth, {
-        path: req.path,
-        mountAccessor: mounted.entry.accessor,
-      });
+    // As in Vault, a use is spent once the request is authorised and before
+    // it runs; a token on its last use serves this request and is revoked
+    // after it, so the handler (lookup-self, cubbyhole) still sees it.
+    let spent: TokenEntry | undefined;
+    if (entry && entry.numUses !== 0) {
+      const used = await tokens.useToken(entry, { deferRevocation: true });
+      if (!used) throw new PermissionDeniedError();
+      if (used.numUses === -1) spent = used;
     }
-    if (entry) await tokens.useToken(entry);
+
+    let resp: LogicalResponse | undefined;
+    try {
+      await this.auditRequest(req);
+      resp = await backend.handle(req, ctx);
+      if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
+        await tokens.createFromAuth(resp.auth, {
+          path: req.path,
+          mountAccessor: mounted.entry.accessor,
+        });
+      }
+    } finally {
+      if (spent) await tokens.revoke(spent);
+    }
     await this.auditResponse(req, resp);
 
     this.metrics.timing('keep.core.handle_request', performance.now() - started, {
