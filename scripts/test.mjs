@@ -14,6 +14,47 @@ function findTests(dir, out = []) {
   return out;
 }
 
+/**
+ * Debian packages the suites drive: the real clients and the tools the tests
+ * call. As root the set-up installs what is missing; otherwise it names it,
+ * and the suites that need it say loudly that they were skipped.
+ */
+const DEBIAN_PACKAGES = ['python3-hvac', 'python3-consul', 'curl', 'openssl'];
+
+function missingPackages() {
+  return DEBIAN_PACKAGES.filter((pkg) => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+    return r.status !== 0 || !r.stdout.includes('install ok installed');
+  });
+}
+
+function installPackages() {
+  const missing = missingPackages();
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`\n*** missing Debian packages: ${missing.join(' ')}`);
+    console.error(`*** install them as root: apt-get install ${missing.join(' ')} ***\n`);
+    return;
+  }
+  console.error(`installing Debian packages the tests need: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+  ]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) {
+      console.error(
+        `apt-get ${args[0]} failed (exit ${r.status}); the suites that need it will say so`,
+      );
+      return;
+    }
+  }
+}
+
+installPackages();
+
 const filters = process.argv.slice(2);
 let files = [...findTests('src'), ...findTests('test')].sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
