@@ -10,6 +10,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
+import { auditCommands, auditGroups } from './commands/audit.ts';
 import { authCommands, authGroups } from './commands/auth.ts';
 import { kvCommands, kvGroups } from './commands/kv.ts';
 import { loginCommands } from './commands/login.ts';
@@ -56,6 +57,7 @@ export const commands: Record<string, Command> = {
   ...policyCommands,
   ...secretsCommands,
   ...authCommands,
+  ...auditCommands,
 };
 
 /** Help of the command groups, which only list their subcommands. */
@@ -66,6 +68,7 @@ const groups: Record<string, string> = {
   ...policyGroups,
   ...secretsGroups,
   ...authGroups,
+  ...auditGroups,
 };
 
 const COMMON = ['read', 'write', 'delete', 'list', 'login', 'server', 'status'];
@@ -86,6 +89,7 @@ function usage(): string {
 }
 
 const groupSynopsis: Record<string, string> = {
+  audit: 'Interact with audit devices',
   auth: 'Interact with auth methods',
   kv: 'Interact with the key/value secrets engine',
   operator: 'Perform operator-specific tasks',

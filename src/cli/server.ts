@@ -102,10 +102,17 @@ Usage: keep server [options]
       );
     }
 
+    // SIGHUP reopens audit files, so logrotate can move them away.
+    const onHangup = () => {
+      logger.info('SIGHUP: reopening audit files');
+      server.core.audit.reopen().catch(() => {});
+    };
+    process.on('SIGHUP', onHangup);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    process.off('SIGHUP', onHangup);
     logger.info({ signal }, 'shutting down');
     await server.close();
     return 0;

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { AuditBroker } from '../audit/broker.ts';
+import type { AuditEvent, AuditMount } from '../audit/entry.ts';
 import { tokenBackend } from '../auth/token/backend.ts';
 import { type TokenEntry, TokenStore } from '../auth/token/store.ts';
 import type {
@@ -14,9 +16,8 @@ import type {
   LogicalResponse,
   SystemView,
 } from '../framework/types.ts';
-import { NotFoundError, PermissionDeniedError, SealedError } from '../lib/errors.ts';
+import { isKeepError, NotFoundError, PermissionDeniedError, SealedError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
-import { AuditBroker, type AuditEntry } from './audit.ts';
 import { Barrier } from './barrier.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { type BackendFactory, type MountedBackend, MountRouter } from './mounts.ts';
@@ -53,7 +54,7 @@ interface Unsealed {
 
 export class Core {
   readonly metrics = new MetricsRegistry();
-  readonly audit = new AuditBroker();
+  readonly audit = new AuditBroker({ metrics: this.metrics });
   readonly logger: Logger;
   readonly system: SystemView;
   readonly seal: Seal;
@@ -145,6 +146,7 @@ export class Core {
     state?.router.unload();
     state?.policies.clear();
     state?.tokens.clearCache();
+    await this.audit.unload();
     await this.seal.seal();
     this.metrics.gauge('keep.core.unsealed', 0);
     this.logger.info('sealed');
@@ -169,6 +171,12 @@ export class Core {
     });
     await policies.ensureDefaults();
     await router.load();
+    await this.audit.load(this.barrier, (path, err) =>
+      this.logger.error(
+        { device: path, err: err.message },
+        'audit device could not be opened; requests fail until it is fixed or disabled',
+      ),
+    );
     this.identity = await this.loadIdentity();
     this.unsealedAt = this.system.now();
     this.state = { router, tokens, policies };
@@ -206,24 +214,40 @@ export class Core {
     const backend = mounted.backend;
     const ctx = router.contextFor(mounted);
 
+    const mount: AuditMount = {
+      path: mounted.routePath,
+      type: mounted.entry.type,
+      accessor: mounted.entry.accessor,
+    };
+
     const anonymous = matchesAny(req.relPath, backend.unauthenticatedPaths);
     let entry: TokenEntry | undefined;
-    if (!anonymous || req.clientToken) {
-      entry = req.clientToken ? await tokens.lookup(req.clientToken) : undefined;
-      if (!entry && !anonymous) throw new PermissionDeniedError();
-      if (entry) req.caller = callerOf(entry, req.remoteAddr);
+    try {
+      if (!anonymous || req.clientToken) {
+        entry = req.clientToken ? await tokens.lookup(req.clientToken) : undefined;
+        if (!entry && !anonymous) throw new PermissionDeniedError();
+        if (entry) req.caller = callerOf(entry, req.remoteAddr);
+      }
+
+      if (req.operation === 'update' && (await backend.exists(req, ctx)) === false) {
+        req.operation = 'create';
+      }
+
+      if (!anonymous && entry) {
+        const acl = await policies.aclFor(entry.policies);
+        const verdict = acl.check(req.path, req.operation, req.data);
+        const needsSudo = matchesAny(req.relPath, backend.sudoPaths);
+        if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw new PermissionDeniedError();
+      }
+    } catch (err) {
+      // A refused request is still recorded, as Vault does; the refusal stands
+      // even when no device can record it.
+      await this.auditEvent({ type: 'request', req, mount, error: errorText(err) }).catch(() => {});
+      throw err;
     }
 
-    if (req.operation === 'update' && (await backend.exists(req, ctx)) === false) {
-      req.operation = 'create';
-    }
-
-    if (!anonymous && entry) {
-      const acl = await policies.aclFor(entry.policies);
-      const verdict = acl.check(req.path, req.operation, req.data);
-      const needsSudo = matchesAny(req.relPath, backend.sudoPaths);
-      if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw new PermissionDeniedError();
-    }
+    // Fail closed: nothing runs unless the request is on record.
+    await this.auditEvent({ type: 'request', req, mount });
 
     // As in Vault, a use is spent once the request is authorised and before
     // it runs; a token on its last use serves this request and is revoked
@@ -237,7 +261,6 @@ export class Core {
 
     let resp: LogicalResponse | undefined;
     try {
-      await this.auditRequest(req);
       resp = await backend.handle(req, ctx);
       if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
         await tokens.createFromAuth(resp.auth, {
@@ -245,10 +268,21 @@ export class Core {
           mountAccessor: mounted.entry.accessor,
         });
       }
+    } catch (err) {
+      const status = isKeepError(err) ? err.status : 500;
+      await this.auditEvent({ type: 'response', req, mount, error: errorText(err), status });
+      throw err;
     } finally {
       if (spent) await tokens.revoke(spent);
     }
-    await this.auditResponse(req, resp);
+    // Fail closed: a response that cannot be recorded is not sent.
+    await this.auditEvent({
+      type: 'response',
+      req,
+      mount,
+      resp,
+      status: resp?.status ?? (resp ? 200 : 204),
+    });
 
     this.metrics.timing('keep.core.handle_request', performance.now() - started, {
       method: req.operation,
@@ -276,39 +310,15 @@ export class Core {
     return mounted.backend;
   }
 
-  private async auditRequest(req: LogicalRequest): Promise<void> {
+  private async auditEvent(event: Omit<AuditEvent, 'time'>): Promise<void> {
     if (!this.audit.enabled) return;
-    await this.audit.log(auditEntry('request', req));
-  }
-
-  private async auditResponse(req: LogicalRequest, resp: LogicalResponse | undefined) {
-    if (!this.audit.enabled) return;
-    const entry = auditEntry('response', req);
-    entry.response = { status: resp?.status ?? (resp ? 200 : 204), data: resp?.data };
-    await this.audit.log(entry);
+    await this.audit.log({ ...event, time: this.system.now() });
   }
 }
 
-function auditEntry(type: AuditEntry['type'], req: LogicalRequest): AuditEntry {
-  return {
-    type,
-    time: new Date().toISOString(),
-    request: {
-      id: req.id,
-      operation: req.operation,
-      path: req.path,
-      remote_address: req.remoteAddr,
-      client_token_accessor: req.caller?.accessor,
-      data: req.data,
-    },
-    auth: req.caller
-      ? {
-          accessor: req.caller.accessor,
-          display_name: req.caller.displayName,
-          policies: req.caller.policies,
-        }
-      : undefined,
-  };
+/** The message a client sees for an error; internal errors say nothing more. */
+function errorText(err: unknown): string {
+  return isKeepError(err) ? err.message : 'internal error';
 }
 
 function callerOf(entry: TokenEntry, remoteAddr: string): Caller {

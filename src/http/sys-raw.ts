@@ -101,8 +101,13 @@ async function health(core: Core, req: FastifyRequest, reply: FastifyReply) {
   const initialized = await core.seal.initialized();
   const sealed = core.sealed;
   let status: number;
+  // A node that cannot audit fails every request: say so, so a load
+  // balancer drains it. The probe lets a node whose disk recovered heal.
+  if (!sealed && core.audit.fault) await core.audit.probe();
+  const fault = sealed ? undefined : core.audit.fault;
   if (!initialized) status = code('uninitcode', 501);
   else if (sealed) status = code('sealedcode', 503);
+  else if (fault) status = code('degradedcode', 531);
   else status = code('activecode', 200);
   const cluster = sealed ? undefined : core.cluster;
   const body = {
@@ -122,6 +127,8 @@ async function health(core: Core, req: FastifyRequest, reply: FastifyReply) {
     replication_primary_canary_age_ms: 0,
     removed_from_cluster: false,
     ha_connection_healthy: true,
+    degraded: fault !== undefined,
+    faults: fault ? [fault] : [],
   };
   if (req.method === 'HEAD') return reply.code(status).header('cache-control', 'no-store').send();
   return sendJson(reply, status, body);

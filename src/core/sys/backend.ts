@@ -7,6 +7,7 @@ import { defineBackend, type PathSpec } from '../../framework/backend.ts';
 import type { Backend } from '../../framework/types.ts';
 import { BadRequestError, PermissionDeniedError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
+import { auditPaths } from './audit.ts';
 import { describeMount, mountPaths } from './mounts.ts';
 import { policyPaths } from './policies.ts';
 
@@ -20,6 +21,7 @@ export function sysBackend(core: Core): Backend {
       ...mountPaths(core, 'auth'),
       ...mountPaths(core, 'secret'),
       ...policyPaths(core),
+      ...auditPaths(core),
       ...keyPaths(core),
       ...internalUiPaths(core),
     ],
