@@ -11,7 +11,9 @@ import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { AuditLine } from '../src/audit/search.ts';
 import {
+  KEEP_BIN,
   type KeepProcess,
   pythonModuleAvailable,
   removeDir,
@@ -314,6 +316,39 @@ describe('audit devices', () => {
     await call('GET', 'secret/data/app/db');
     assert.ok(existsSync(auditLog), 'a new audit file was opened');
     assert.ok(fileEntries().some((e) => e.request?.path === 'secret/data/app/db'));
+  });
+
+  it('finds who read a secret with keep audit search, matching the value by its HMAC', () => {
+    const env = { ...process.env, KEEP_ADDR: server.addr, KEEP_TOKEN: root, HOME: dir };
+    const keep = (...args: string[]) =>
+      spawnSync(process.execPath, [KEEP_BIN, 'audit', 'search', ...args], {
+        encoding: 'utf8',
+        env,
+      });
+    const found = keep(
+      '-device=file/',
+      '-since=1h',
+      '-operation=read',
+      '-type=response',
+      '-path=secret/data/+/db',
+      `-value=${SECRET}`,
+      '-format=json',
+    );
+    assert.equal(found.status, 0, found.stderr);
+    const entries = JSON.parse(found.stdout) as AuditLine[];
+    assert.ok(entries.length >= 1);
+    for (const e of entries) {
+      assert.equal(e.request.path, 'secret/data/app/db');
+      assert.equal(e.auth.display_name, 'root');
+    }
+    const none = keep('-device=file/', '-value=a-value-never-written', '-format=json');
+    assert.equal(none.status, 0, none.stderr);
+    assert.deepEqual(JSON.parse(none.stdout), []);
+    const table = keep('-device=file/', '-operation=read', '-path=secret/data/app/db');
+    assert.match(table.stdout, /secret\/data\/app\/db/);
+    assert.equal(table.stdout.includes(SECRET), false);
+    const bad = keep('-type=sideways', '-device=file/');
+    assert.equal(bad.status, 1);
   });
 
   it('keeps its devices across a restart', async () => {
