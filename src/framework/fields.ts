@@ -144,11 +144,17 @@ function coerce(name: string, value: unknown, type: FieldType): unknown {
       if (isPlainObject(value)) return value;
       throw invalid(name, 'an object');
     case 'string_map': {
+      // Vault decodes these weakly: numbers and booleans become strings
+      // (`{"version": 2}` is a common way to ask for KV v2).
       if (!isPlainObject(value)) throw invalid(name, 'a map of strings');
-      for (const v of Object.values(value)) {
-        if (typeof v !== 'string') throw invalid(name, 'a map of strings');
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v === 'string') out[k] = v;
+        else if (typeof v === 'number' && Number.isFinite(v)) out[k] = String(v);
+        else if (typeof v === 'boolean') out[k] = v ? '1' : '0';
+        else throw invalid(name, 'a map of strings');
       }
-      return value;
+      return out;
     }
     case 'string_list':
     case 'comma_string_list':

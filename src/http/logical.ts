@@ -44,13 +44,26 @@ export function decodeBody(req: FastifyRequest): Record<string, unknown> {
   try {
     parsed = JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    throw new BadRequestError(`failed to parse JSON input: ${(err as Error).message}`);
+    throw new BadRequestError(`failed to parse JSON input: ${jsonErrorWithoutInput(err)}`);
   }
   if (parsed === null) return {};
   if (!isPlainObject(parsed)) {
     throw new BadRequestError('failed to parse JSON input: body must be a JSON object');
   }
   return parsed;
+}
+
+/**
+ * V8's JSON errors quote the input around the fault (`Unexpected token 'h',
+ * ..."password": hunter2}" is not valid JSON`), which would echo a secret
+ * into the response and the log. Only the position is kept.
+ */
+export function jsonErrorWithoutInput(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const position = /at position (\d+)/.exec(message);
+  if (position) return `invalid JSON at position ${position[1]}`;
+  if (/end of JSON input/.test(message)) return 'unexpected end of JSON input';
+  return 'invalid JSON';
 }
 
 function queryOf(req: FastifyRequest): Record<string, string> {
@@ -107,7 +120,19 @@ export async function handleLogical(
   if (logical.wrapTtlSeconds !== undefined) {
     throw new BadRequestError('response wrapping is not available on this server yet');
   }
+  const started = performance.now();
   const resp = await core.handleRequest(logical);
+  // Method, path and outcome only: never a body, a header or a token.
+  core.logger.debug(
+    {
+      reqId: logical.id,
+      op: logical.operation,
+      path: logical.path,
+      status: resp?.status ?? (resp ? 200 : 204),
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    },
+    'request',
+  );
   if (!resp) return reply.code(204).header('cache-control', 'no-store').send();
   if (resp.raw) {
     return reply

@@ -53,7 +53,14 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
 
   app.setNotFoundHandler((_req, reply) => sendJson(reply, 404, { errors: [] }));
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (isKeepError(err)) return sendError(reply, err);
+    if (isKeepError(err)) {
+      // Error messages are written never to carry a secret; the no-leak test holds them to it.
+      core.logger.debug(
+        { reqId: req.id, status: err.status, error: err.message },
+        'request refused',
+      );
+      return sendError(reply, err);
+    }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return sendError(reply, new PayloadTooLargeError());
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {

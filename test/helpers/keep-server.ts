@@ -26,7 +26,13 @@ export function tempDir(prefix = 'keep-test-'): string {
 
 /** Starts a server with the given storage stanza; `port 0` picks a free port. */
 export async function startKeep(
-  opts: { storage?: 'inmem' | 'sqlite'; dir?: string; extraConfig?: string } = {},
+  opts: {
+    storage?: 'inmem' | 'sqlite';
+    dir?: string;
+    extraConfig?: string;
+    /** The server's log level (KEEP_LOG_LEVEL); info unless given. */
+    logLevel?: string;
+  } = {},
 ): Promise<KeepProcess> {
   const dir = opts.dir ?? tempDir();
   const storage =
@@ -41,7 +47,7 @@ listener "tcp" {
 ${opts.extraConfig ?? ''}
 `;
   writeFileSync(join(dir, 'keep.hcl'), config);
-  return spawnKeep(['server', `-config=${join(dir, 'keep.hcl')}`], dir);
+  return spawnKeep(['server', `-config=${join(dir, 'keep.hcl')}`], dir, opts.logLevel);
 }
 
 /** Starts `keep server -dev` with a known root token. */
@@ -53,11 +59,11 @@ export async function startDevKeep(rootToken = 'root'): Promise<KeepProcess> {
   );
 }
 
-async function spawnKeep(args: string[], dir: string): Promise<KeepProcess> {
+async function spawnKeep(args: string[], dir: string, logLevel = 'info'): Promise<KeepProcess> {
   const proc = spawn(process.execPath, [KEEP_BIN, ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KEEP_LOG_LEVEL: 'info' },
+    env: { ...process.env, KEEP_LOG_LEVEL: logLevel },
   });
   const output: string[] = [];
   const addr = await new Promise<string>((resolveAddr, reject) => {
