@@ -1,0 +1,47 @@
+/**
+ * CIDR lists for the `*_bound_cidrs` settings, on Node's own net.BlockList.
+ * A bare address is a one-address network, as in Vault.
+ */
+import net from 'node:net';
+import { BadRequestError } from './errors.ts';
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+export function parseCidr(text: string): Cidr {
+  const [address, prefixText, extra] = text.trim().split('/');
+  const version = net.isIP(address ?? '');
+  if (!address || version === 0 || extra !== undefined) {
+    throw new BadRequestError(`invalid CIDR "${text}"`);
+  }
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) {
+    throw new BadRequestError(`invalid CIDR "${text}"`);
+  }
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** A client address as the connection gives it, with IPv4-mapped IPv6 unwrapped. */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/** A test for "is this client address inside any of these networks"; empty allows all. */
+export function cidrMatcher(cidrs: readonly string[]): (address: string) => boolean {
+  if (cidrs.length === 0) return () => true;
+  const list = new net.BlockList();
+  for (const text of cidrs) {
+    const c = parseCidr(text);
+    list.addSubnet(c.address, c.prefix, c.family);
+  }
+  return (address) => {
+    const plain = plainAddress(address);
+    const version = net.isIP(plain);
+    if (version === 0) return false;
+    return list.check(plain, version === 4 ? 'ipv4' : 'ipv6');
+  };
+}
