@@ -16,7 +16,29 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** Exit status of a Go program killed by SIGPIPE, as the shell reports Vault's. */
+const EXIT_BROKEN_PIPE = 128 + 13;
+
+let brokenPipeHandled = false;
+
+/**
+ * A reader that goes away early (`keep kv get ... | head -1`) ends the
+ * program quietly, as SIGPIPE ends Vault's CLI. Without this, the next write
+ * raises an unhandled EPIPE error and Node prints its stack trace.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  if (brokenPipeHandled) return;
+  brokenPipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(EXIT_BROKEN_PIPE);
+    });
+  }
+}
+
 export function processIO(): CliIO {
+  exitQuietlyOnBrokenPipe();
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
