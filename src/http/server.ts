@@ -34,9 +34,11 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
     bodyLimit: opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     serverFactory: listShimServerFactory({ tls: opts.tls }),
     // Vault paths carry their own meaning in every byte; keep them as sent.
-    ignoreTrailingSlash: false,
-    ignoreDuplicateSlashes: false,
-    maxParamLength: 8192,
+    routerOptions: {
+      ignoreTrailingSlash: false,
+      ignoreDuplicateSlashes: false,
+      maxParamLength: 8192,
+    },
     return503OnClosing: true,
   });
 
