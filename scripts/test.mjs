@@ -19,7 +19,7 @@ function findTests(dir, out = []) {
  * call. As root the set-up installs what is missing; otherwise it names it,
  * and the suites that need it say loudly that they were skipped.
  */
-const DEBIAN_PACKAGES = ['python3-hvac', 'python3-consul', 'curl', 'openssl'];
+const DEBIAN_PACKAGES = ['python3-hvac', 'python3-consul', 'curl', 'openssl', 'prometheus'];
 
 function missingPackages() {
   return DEBIAN_PACKAGES.filter((pkg) => {

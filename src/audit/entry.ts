@@ -100,6 +100,14 @@ export function formatEntry(event: AuditEvent, opts: HashOptions): Record<string
       mount_accessor: event.mount?.accessor,
       auth: resp?.auth ? formatAuth(resp.auth, secret, accessor, data) : undefined,
       data: resp?.data ? data(resp.data) : undefined,
+      wrap_info: resp?.wrapInfo
+        ? {
+            ...resp.wrapInfo,
+            token: secret(resp.wrapInfo.token),
+            accessor: accessor(resp.wrapInfo.accessor),
+            wrapped_accessor: accessor(resp.wrapInfo.wrapped_accessor),
+          }
+        : undefined,
       warnings: resp?.warnings?.length ? resp.warnings : undefined,
     };
   }

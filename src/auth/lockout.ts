@@ -7,6 +7,8 @@
  * per node; a restart forgets them. The table is bounded so a flood of
  * distinct keys cannot grow it without limit: the oldest entries go first.
  */
+import type { UserLockoutConfig } from '../framework/types.ts';
+
 export interface LockoutSettings {
   /** Failures that lock a key; 0 disables lockout. */
   threshold: number;
@@ -97,4 +99,25 @@ export class LoginLockout {
   get size(): number {
     return this.#counters.size;
   }
+}
+
+/**
+ * The settings a mount's `user_lockout_config` (tune) asks for, each unset
+ * field taking Vault's default; `disable_lockout` turns counting off.
+ */
+export function lockoutSettingsFor(
+  config: UserLockoutConfig | undefined,
+  defaults: LockoutSettings = DEFAULT_LOCKOUT,
+): LockoutSettings {
+  if (!config) return defaults;
+  if (config.disable) return { ...defaults, threshold: 0 };
+  return {
+    threshold: config.threshold ?? defaults.threshold,
+    durationMs:
+      config.durationSeconds !== undefined ? config.durationSeconds * 1000 : defaults.durationMs,
+    counterResetMs:
+      config.counterResetSeconds !== undefined
+        ? config.counterResetSeconds * 1000
+        : defaults.counterResetMs,
+  };
 }

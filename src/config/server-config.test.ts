@@ -122,7 +122,7 @@ describe('parseServerConfig', () => {
     logLevel: 'debug',
     defaultLeaseTtlSeconds: 3600,
     maxLeaseTtlSeconds: 720 * 3600,
-    telemetry: { prometheus_retention_time: '24h', disable_hostname: true },
+    telemetry: { prometheusRetentionSeconds: 24 * 3600, disableHostname: true },
     backup: { schedule: '@daily', target: { s3: { bucket: 'keep-snapshots' } } },
   };
 
@@ -352,5 +352,55 @@ describe('defaultServerConfig', () => {
   test('returns a fresh object each time', () => {
     defaultServerConfig().listeners.pop();
     assert.equal(defaultServerConfig().listeners.length, 1);
+  });
+});
+
+describe('telemetry block', () => {
+  const listener = 'listener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = true\n}';
+
+  test('reads statsd_address, prometheus_retention_time and disable_hostname', () => {
+    const { config, warnings } = parseServerConfig(
+      `storage "inmem" {}\n${listener}\ntelemetry {\n  statsd_address = "127.0.0.1:8125"\n  prometheus_retention_time = "30s"\n  disable_hostname = "true"\n}`,
+      'hcl',
+    );
+    assert.deepEqual(config.telemetry, {
+      statsdAddress: '127.0.0.1:8125',
+      prometheusRetentionSeconds: 30,
+      disableHostname: true,
+    });
+    assert.deepEqual(warnings, []);
+  });
+
+  test('a block without a retention time keeps Vault default of 24h; 0 turns Prometheus off', () => {
+    const none = parseServerConfig(`storage "inmem" {}\n${listener}\ntelemetry {}`, 'hcl');
+    assert.equal(none.config.telemetry?.prometheusRetentionSeconds, 24 * 3600);
+    const off = parseServerConfig(
+      JSON.stringify({
+        storage: { inmem: {} },
+        listener: { tcp: { address: '127.0.0.1:8200', tls_disable: true } },
+        telemetry: { prometheus_retention_time: 0 },
+      }),
+      'json',
+    );
+    assert.equal(off.config.telemetry?.prometheusRetentionSeconds, 0);
+  });
+
+  test('Vault telemetry keys Keep has no sink for are warned about by name', () => {
+    const { warnings } = parseServerConfig(
+      `storage "inmem" {}\n${listener}\ntelemetry {\n  dogstatsd_addr = "localhost:8125"\n}`,
+      'hcl',
+    );
+    assert.deepEqual(warnings, ['unknown configuration key "dogstatsd_addr" in telemetry']);
+  });
+
+  test('a bad statsd_address is an error naming the key', () => {
+    assert.throws(
+      () =>
+        parseServerConfig(
+          `storage "inmem" {}\n${listener}\ntelemetry {\n  statsd_address = "nowhere"\n}`,
+          'hcl',
+        ),
+      /invalid value for "statsd_address" in telemetry/,
+    );
   });
 });

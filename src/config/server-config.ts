@@ -33,7 +33,18 @@ export interface ListenerConfig {
    * value as "no limit", stored here as `Number.MAX_SAFE_INTEGER`.
    */
   maxRequestSize: number;
+  /** `telemetry { unauthenticated_metrics_access }`: serve `sys/metrics` without a token here. */
   telemetry: { unauthenticatedMetricsAccess: boolean };
+}
+
+/** The top-level `telemetry { }` block; what a server without one runs with is below. */
+export interface TelemetryConfig {
+  /** `host:port` of a StatsD server to send every metric to over UDP. */
+  statsdAddress?: string;
+  /** How long Prometheus series live after their last update; 0 turns Prometheus off. */
+  prometheusRetentionSeconds: number;
+  /** Vault puts the host name into gauge names unless this is true. */
+  disableHostname: boolean;
 }
 
 /** The Consul KV face (`config_listener "tcp"`), Keep's own addition. */
@@ -55,8 +66,8 @@ export interface ServerConfig {
   logLevel: string;
   defaultLeaseTtlSeconds: number;
   maxLeaseTtlSeconds: number;
-  /** Kept as written (blocks flattened to objects) for the metrics feature to read. */
-  telemetry?: Record<string, unknown>;
+  /** Absent when the file has no `telemetry` block: `DEFAULT_TELEMETRY` applies. */
+  telemetry?: TelemetryConfig;
   /** Kept as written (blocks flattened to objects) for the backup feature to read. */
   backup?: Record<string, unknown>;
 }
@@ -71,6 +82,18 @@ const DEFAULT_API_ADDRESS = '127.0.0.1:8200';
 const DEFAULT_CONFIG_ADDRESS = '127.0.0.1:8500';
 const DEFAULT_LEASE_TTL_SECONDS = 768 * 3600;
 const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+/** Vault's default `prometheus_retention_time`. */
+const DEFAULT_PROMETHEUS_RETENTION_SECONDS = 24 * 3600;
+
+/**
+ * Telemetry with no `telemetry` block. Vault leaves Prometheus off then;
+ * Keep serves it, since a scrape still needs a token (or a listener's
+ * `unauthenticated_metrics_access`) and costs nothing until asked for.
+ */
+export const DEFAULT_TELEMETRY: TelemetryConfig = {
+  prometheusRetentionSeconds: DEFAULT_PROMETHEUS_RETENTION_SECONDS,
+  disableHostname: false,
+};
 
 const LOG_LEVELS: Record<string, string> = {
   trace: 'trace',
@@ -160,7 +183,7 @@ export function parseServerConfig(text: string, format: 'hcl' | 'json'): ParsedS
   if (apiAddr !== undefined) config.apiAddr = apiAddr;
   const clusterAddr = top.url('cluster_addr');
   if (clusterAddr !== undefined) config.clusterAddr = clusterAddr;
-  const telemetry = top.rawBlock('telemetry');
+  const telemetry = parseTelemetry(top, warnings);
   if (telemetry) config.telemetry = telemetry;
   const backup = top.rawBlock('backup');
   if (backup) config.backup = backup;
@@ -227,6 +250,22 @@ function parseListener(label: string, body: Record<string, unknown>, warnings: s
   telemetry.warnUnknown();
   section.warnUnknown();
   return listener;
+}
+
+function parseTelemetry(top: Section, warnings: string[]): TelemetryConfig | undefined {
+  const body = top.rawBlock('telemetry', { flattened: false });
+  if (body === undefined) return undefined;
+
+  const section = new Section(body, ' in telemetry', warnings);
+  const retention = section.optionalDuration('prometheus_retention_time');
+  const telemetry: TelemetryConfig = {
+    prometheusRetentionSeconds: retention ?? DEFAULT_PROMETHEUS_RETENTION_SECONDS,
+    disableHostname: section.boolean('disable_hostname') ?? false,
+  };
+  const statsd = section.address('statsd_address');
+  if (statsd !== undefined) telemetry.statsdAddress = statsd;
+  section.warnUnknown();
+  return telemetry;
 }
 
 function parseConfigListener(top: Section, warnings: string[]): ConfigListenerConfig | undefined {
@@ -331,6 +370,13 @@ class Section {
         `invalid value for ${JSON.stringify(key)}${this.#where}: ${(err as Error).message}`,
       );
     }
+  }
+
+  /** Like `duration`, but undefined when absent, so an explicit 0 can mean "off". */
+  optionalDuration(key: string): number | undefined {
+    const present = Object.hasOwn(this.#body, key);
+    const seconds = this.duration(key);
+    return present ? seconds : undefined;
   }
 
   /** `host:port`, port 0–65535, IPv6 hosts in brackets. */

@@ -16,16 +16,24 @@ import type {
   LogicalResponse,
   SystemView,
 } from '../framework/types.ts';
-import { isKeepError, NotFoundError, PermissionDeniedError, SealedError } from '../lib/errors.ts';
+import {
+  InternalError,
+  isKeepError,
+  NotFoundError,
+  PermissionDeniedError,
+  SealedError,
+} from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { Barrier } from './barrier.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { type BackendFactory, type MountedBackend, MountRouter } from './mounts.ts';
 import { matchesAny } from './path-glob.ts';
 import { PolicyStore } from './policy-store.ts';
+import { recordRequest } from './request-metrics.ts';
 import { Seal } from './seal.ts';
 import { StorageView } from './storage-view.ts';
 import { sysBackend } from './sys/backend.ts';
+import { ResponseWrapper } from './wrapping.ts';
 
 export interface CoreOptions {
   storage: Storage;
@@ -50,6 +58,7 @@ interface Unsealed {
   router: MountRouter;
   tokens: TokenStore;
   policies: PolicyStore;
+  wrapper: ResponseWrapper;
 }
 
 export class Core {
@@ -76,6 +85,7 @@ export class Core {
       defaultLeaseTtlSeconds: options.defaultLeaseTtlSeconds,
       maxLeaseTtlSeconds: options.maxLeaseTtlSeconds,
       now: clock,
+      logger: options.logger,
     };
     this.barrier = new Barrier(options.storage);
     this.seal = new Seal({ storage: options.storage, barrier: this.barrier });
@@ -143,6 +153,10 @@ export class Core {
   async sealNow(): Promise<void> {
     const state = this.state;
     this.state = undefined;
+    // While the barrier is still open: last-use times noted in memory, and
+    // whatever else the backends keep there, go to storage.
+    await state?.tokens.flushLastUse();
+    await state?.router.cleanup();
     state?.router.unload();
     state?.policies.clear();
     state?.tokens.clearCache();
@@ -179,7 +193,16 @@ export class Core {
     );
     this.identity = await this.loadIdentity();
     this.unsealedAt = this.system.now();
-    this.state = { router, tokens, policies };
+    const wrapper = new ResponseWrapper({
+      tokens,
+      system: this.system,
+      cubbyhole: () => {
+        const cubby = router.get('secret', 'cubbyhole');
+        if (!cubby) throw new InternalError('the cubbyhole mount is missing');
+        return cubby.storage;
+      },
+    });
+    this.state = { router, tokens, policies, wrapper };
     this.metrics.gauge('keep.core.unsealed', 1);
     this.logger.info('unsealed');
   }
@@ -203,7 +226,7 @@ export class Core {
   /** Handles one logical request end to end. */
   async handleRequest(req: LogicalRequest): Promise<LogicalResponse | undefined> {
     const started = performance.now();
-    const { router, tokens, policies } = this.unsealed;
+    const { router, tokens, policies, wrapper } = this.unsealed;
 
     const mounted = router.match(req.path);
     if (!mounted) {
@@ -224,7 +247,10 @@ export class Core {
     let entry: TokenEntry | undefined;
     try {
       if (!anonymous || req.clientToken) {
-        entry = req.clientToken ? await tokens.lookup(req.clientToken) : undefined;
+        // `from` refuses a token bound to other networks and records its last use.
+        entry = req.clientToken
+          ? await tokens.lookup(req.clientToken, { from: req.remoteAddr })
+          : undefined;
         if (!entry && !anonymous) throw new PermissionDeniedError();
         if (entry) req.caller = callerOf(entry, req.remoteAddr);
       }
@@ -243,8 +269,15 @@ export class Core {
       // A refused request is still recorded, as Vault does; the refusal stands
       // even when no device can record it.
       await this.auditEvent({ type: 'request', req, mount, error: errorText(err) }).catch(() => {});
+      recordRequest(this.metrics, req, mounted, {
+        startedMs: started,
+        status: isKeepError(err) ? err.status : 500,
+      });
       throw err;
     }
+
+    // A wrap TTL that cannot be honoured is refused before anything runs.
+    if (req.wrapTtlSeconds !== undefined) wrapper.checkTtl(req.wrapTtlSeconds);
 
     // Fail closed: nothing runs unless the request is on record.
     await this.auditEvent({ type: 'request', req, mount });
@@ -265,15 +298,26 @@ export class Core {
       if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
         await tokens.createFromAuth(resp.auth, {
           path: req.path,
+          mountPoint: mounted.routePath,
           mountAccessor: mounted.entry.accessor,
+          // The method's own TTLs (`sys/auth/<path>/tune`) bound its tokens.
+          ttls: {
+            defaultLeaseTtlSeconds:
+              mounted.info.defaultLeaseTtlSeconds || this.system.defaultLeaseTtlSeconds,
+            maxLeaseTtlSeconds: mounted.info.maxLeaseTtlSeconds || this.system.maxLeaseTtlSeconds,
+          },
         });
       }
     } catch (err) {
       const status = isKeepError(err) ? err.status : 500;
       await this.auditEvent({ type: 'response', req, mount, error: errorText(err), status });
+      recordRequest(this.metrics, req, mounted, { startedMs: started, status });
       throw err;
     } finally {
       if (spent) await tokens.revoke(spent);
+    }
+    if (req.wrapTtlSeconds !== undefined && (resp?.data || resp?.auth) && !resp.raw) {
+      resp = await wrapper.wrap(resp, req.wrapTtlSeconds, req.path);
     }
     // Fail closed: a response that cannot be recorded is not sent.
     await this.auditEvent({
@@ -284,8 +328,9 @@ export class Core {
       status: resp?.status ?? (resp ? 200 : 204),
     });
 
-    this.metrics.timing('keep.core.handle_request', performance.now() - started, {
-      method: req.operation,
+    recordRequest(this.metrics, req, mounted, {
+      startedMs: started,
+      status: resp?.raw?.status ?? resp?.status ?? (resp ? 200 : 204),
     });
     return resp;
   }

@@ -18,14 +18,31 @@ interface Summary {
   max: number;
 }
 
+/**
+ * What `sys/metrics` serves, set by the server's telemetry (src/telemetry/).
+ * `prometheus` is absent when `prometheus_retention_time` is 0, as in Vault.
+ */
+export interface MetricsExposition {
+  /** Vault's JSON shape: `Timestamp`, `Gauges`, `Counters`, `Samples`, `Points`. */
+  json(): Record<string, unknown>;
+  prometheus?: { contentType: string; render(): Promise<string> };
+}
+
 export class MetricsRegistry {
   private readonly counters = new Map<string, number>();
   private readonly gauges = new Map<string, number>();
   private readonly timings = new Map<string, Summary>();
   private readonly sinks: MetricSink[] = [];
+  /** Unset until telemetry starts (unit tests build a core without it). */
+  exposition: MetricsExposition | undefined;
 
   addSink(sink: MetricSink): void {
     this.sinks.push(sink);
+  }
+
+  removeSink(sink: MetricSink): void {
+    const at = this.sinks.indexOf(sink);
+    if (at !== -1) this.sinks.splice(at, 1);
   }
 
   incr(name: string, value = 1, labels?: Labels): void {

@@ -5,7 +5,13 @@
  * UUID so a remount keeps its data.
  */
 import { randomUUID } from 'node:crypto';
-import type { Backend, BackendContext, MountInfo, SystemView } from '../framework/types.ts';
+import type {
+  Backend,
+  BackendContext,
+  MountInfo,
+  SystemView,
+  UserLockoutConfig,
+} from '../framework/types.ts';
 import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { StorageView } from './storage-view.ts';
@@ -17,12 +23,25 @@ export interface MountEntry {
   uuid: string;
   accessor: string;
   /** `default_lease_ttl` / `max_lease_ttl` in seconds; 0 means the system's. */
-  config: { default_lease_ttl: number; max_lease_ttl: number };
+  config: {
+    default_lease_ttl: number;
+    max_lease_ttl: number;
+    /** Auth mounts: Vault's `user_lockout_config`, durations in seconds; absent until tuned. */
+    user_lockout_config?: StoredUserLockout;
+  };
   options: Record<string, string>;
   local: boolean;
   seal_wrap: boolean;
   /** Mounts Keep itself needs cannot be disabled or moved. */
   builtin: boolean;
+}
+
+/** `user_lockout_config` as persisted in the mount table, with Vault's names. */
+export interface StoredUserLockout {
+  lockout_threshold?: number;
+  lockout_duration?: number;
+  lockout_counter_reset?: number;
+  disable_lockout?: boolean;
 }
 
 export type MountKind = 'secret' | 'auth';
@@ -74,6 +93,13 @@ export class MountRouter {
     for (const mounted of this.routes) {
       await mounted.backend.initialize?.(this.contextFor(mounted));
     }
+  }
+
+  /** Lets every backend write out what it holds in memory, before a seal. */
+  async cleanup(): Promise<void> {
+    await Promise.allSettled(
+      this.routes.map((r) => r.backend.cleanup?.(this.contextFor(r)) ?? Promise.resolve()),
+    );
   }
 
   /** Drops every backend instance (on seal). */
@@ -154,6 +180,8 @@ export class MountRouter {
     this.tables[kind] = this.tables[kind].filter((e) => e.uuid !== mounted.entry.uuid);
     await this.persist(kind);
     this.rebuildRoutes();
+    // Before the clear, so nothing the instance flushes late survives it.
+    await mounted.backend.cleanup?.(this.contextFor(mounted));
     await mounted.storage.clear();
   }
 
@@ -246,6 +274,17 @@ function mountInfo(routePath: string, entry: MountEntry): MountInfo {
     options: entry.options,
     defaultLeaseTtlSeconds: entry.config.default_lease_ttl,
     maxLeaseTtlSeconds: entry.config.max_lease_ttl,
+    userLockout: userLockoutOf(entry.config.user_lockout_config),
+  };
+}
+
+function userLockoutOf(stored: StoredUserLockout | undefined): UserLockoutConfig | undefined {
+  if (!stored) return undefined;
+  return {
+    threshold: stored.lockout_threshold,
+    durationSeconds: stored.lockout_duration,
+    counterResetSeconds: stored.lockout_counter_reset,
+    disable: stored.disable_lockout,
   };
 }
 

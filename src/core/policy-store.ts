@@ -12,6 +12,8 @@ import {
   DEFAULT_POLICY,
   type Policy,
   parsePolicy,
+  WRAPPING_POLICY,
+  WRAPPING_POLICY_NAME,
 } from './policy/parse.ts';
 
 const ROOT_ACL_KEY = 'root';
@@ -41,6 +43,11 @@ export class PolicyStore {
     const key = name.toLowerCase();
     const cached = this.policies.get(key);
     if (cached) return cached;
+    if (key === WRAPPING_POLICY_NAME) {
+      const builtIn = parsePolicy(key, WRAPPING_POLICY);
+      this.policies.set(key, builtIn);
+      return builtIn;
+    }
     const raw = await this.storage.get(key);
     if (!raw) return undefined;
     const policy = JSON.parse(raw.toString('utf8')) as Policy;

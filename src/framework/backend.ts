@@ -54,6 +54,7 @@ export interface BackendDefinition {
   unauthenticatedPaths?: string[];
   sudoPaths?: string[];
   initialize?: (ctx: BackendContext) => Promise<void>;
+  cleanup?: (ctx: BackendContext) => Promise<void>;
   help?: string;
 }
 
@@ -89,6 +90,7 @@ export function defineBackend(def: BackendDefinition): Backend {
     unauthenticatedPaths: def.unauthenticatedPaths,
     sudoPaths: def.sudoPaths,
     initialize: def.initialize,
+    cleanup: def.cleanup,
 
     async handle(req, ctx) {
       const found = match(req.relPath);

@@ -90,6 +90,19 @@ export interface LogicalResponse {
   legacyTopLevel?: boolean;
   /** Raw non-JSON answer (for example a PEM body), with its content type. */
   raw?: { status?: number; contentType: string; body: string | Buffer };
+  /** Set when the response was wrapped: the client gets this and nothing else. */
+  wrapInfo?: WrapInfo;
+}
+
+/** Vault's `wrap_info` object, with its field names. */
+export interface WrapInfo {
+  token: string;
+  accessor: string;
+  ttl: number;
+  creation_time: string;
+  creation_path: string;
+  /** The accessor of the token inside a wrapped login response. */
+  wrapped_accessor?: string;
 }
 
 /** What a backend sees of the server when it handles a request. */
@@ -111,12 +124,52 @@ export interface MountInfo {
   options: Record<string, string>;
   defaultLeaseTtlSeconds: number;
   maxLeaseTtlSeconds: number;
+  /** The mount's `user_lockout_config` (tune); undefined when never set. */
+  userLockout?: UserLockoutConfig;
+}
+
+/**
+ * Vault's per-mount user lockout (`user_lockout_config` on
+ * `sys/auth/<path>/tune`): failed logins that lock, for how long, and after
+ * how long old failures stop counting. Unset fields take the method's
+ * defaults (Vault's: 5 failures, 15 minutes, 15 minutes).
+ */
+export interface UserLockoutConfig {
+  threshold?: number;
+  durationSeconds?: number;
+  counterResetSeconds?: number;
+  disable?: boolean;
 }
 
 export interface SystemView {
   defaultLeaseTtlSeconds: number;
   maxLeaseTtlSeconds: number;
   now(): Date;
+  /**
+   * Where the token store and backends record metrics (Vault's names with
+   * `keep` for `vault`). The server's telemetry sets it when it starts, so
+   * it is read at each use, never captured; absent in unit tests.
+   */
+  metrics?: MetricRecorder;
+  /**
+   * The server's logger, for work a backend does off the request path (a
+   * background tidy) and for events an operator should see; absent in unit
+   * tests. Fields, never secrets.
+   */
+  logger?: BackendLogger;
+}
+
+/** The part of the server's pino logger a backend uses. */
+export interface BackendLogger {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+/** The recording half of core/metrics.ts's registry, for layers below the core. */
+export interface MetricRecorder {
+  incr(name: string, value?: number, labels?: Record<string, string>): void;
+  timing(name: string, ms: number, labels?: Record<string, string>): void;
 }
 
 /** A mounted engine or auth method. Built with `framework/backend.ts`. */
@@ -131,4 +184,9 @@ export interface Backend {
   readonly sudoPaths?: string[];
   /** Called once after mount and after every unseal. */
   initialize?(ctx: BackendContext): Promise<void>;
+  /**
+   * Called before the instance is dropped (seal, unmount) while its storage
+   * is still open: stop timers and write out what is held in memory.
+   */
+  cleanup?(ctx: BackendContext): Promise<void>;
 }

@@ -66,6 +66,15 @@ export function jsonErrorWithoutInput(err: unknown): string {
   return 'invalid JSON';
 }
 
+/** `X-Vault-Wrap-TTL`: a duration ("5m") or seconds. */
+function wrapTtl(header: string): number {
+  try {
+    return parseDuration(header);
+  } catch {
+    throw new BadRequestError(`invalid X-Vault-Wrap-TTL "${header.slice(0, 40)}"`);
+  }
+}
+
 function queryOf(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   const query = req.query as Record<string, string | string[]>;
@@ -106,7 +115,7 @@ export function buildLogicalRequest(req: FastifyRequest, rawPath: string): Logic
     clientToken: tokenFrom(req),
     remoteAddr: req.ip,
     headers: req.headers,
-    wrapTtlSeconds: typeof wrapHeader === 'string' ? parseDuration(wrapHeader) : undefined,
+    wrapTtlSeconds: typeof wrapHeader === 'string' ? wrapTtl(wrapHeader) : undefined,
   };
 }
 
@@ -117,9 +126,6 @@ export async function handleLogical(
   rawPath: string,
 ): Promise<FastifyReply> {
   const logical = buildLogicalRequest(req, rawPath);
-  if (logical.wrapTtlSeconds !== undefined) {
-    throw new BadRequestError('response wrapping is not available on this server yet');
-  }
   const started = performance.now();
   const resp = await core.handleRequest(logical);
   // Method, path and outcome only: never a body, a header or a token.

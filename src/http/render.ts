@@ -38,7 +38,7 @@ export function envelope(
     renewable: resp.renewable ?? false,
     lease_duration: resp.leaseDurationSeconds ?? 0,
     data: resp.data ?? null,
-    wrap_info: null,
+    wrap_info: resp.wrapInfo ?? null,
     warnings: resp.warnings?.length ? resp.warnings : null,
     auth: resp.auth ? renderAuth(resp.auth) : null,
     mount_type: mountType,

@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Core } from '../core/core.ts';
+import { renderMetrics } from '../core/sys/metrics.ts';
 import { isKeepError, KeepError, PayloadTooLargeError } from '../lib/errors.ts';
 import { listShimServerFactory } from './list-shim.ts';
 import { handleLogical } from './logical.ts';
@@ -16,6 +17,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 export interface ApiServerOptions {
   maxRequestBytes?: number;
   tls?: { cert: Buffer; key: Buffer };
+  /** The listener's `telemetry { unauthenticated_metrics_access }`. */
+  unauthenticatedMetricsAccess?: boolean;
 }
 
 /**
@@ -47,6 +50,30 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   registerSysRaw(app, core);
+  if (opts.unauthenticatedMetricsAccess) {
+    // Vault serves this listener's sys/metrics outside the logical router:
+    // no token, no audit entry, and an answer while sealed.
+    app.get('/v1/sys/metrics', async (req, reply) => {
+      const query = req.query as Record<string, string | undefined>;
+      const answer = await renderMetrics(core.metrics, {
+        format: query.format,
+        accept: req.headers.accept,
+      });
+      return reply
+        .code(answer.status ?? 200)
+        .header('content-type', answer.contentType)
+        .send(answer.body);
+    });
+  }
+  // Every answer, raw sys/ routes and errors included, by status code.
+  app.addHook('onResponse', (_req, reply, done) => {
+    const code = reply.statusCode;
+    core.metrics.incr('keep.core.response_status_code', 1, {
+      code: String(code),
+      type: `${Math.floor(code / 100)}xx`,
+    });
+    done();
+  });
   app.route({
     method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
     url: '/v1/*',

@@ -45,3 +45,20 @@ export function cidrMatcher(cidrs: readonly string[]): (address: string) => bool
     return list.check(plain, version === 4 ? 'ipv4' : 'ipv6');
   };
 }
+
+/**
+ * Whether the network `inner` lies wholly inside one of `outers`: a secret
+ * ID's `cidr_list` must narrow its role's `secret_id_bound_cidrs`, never
+ * widen it. Aligned blocks either nest or do not meet, so `inner` is inside
+ * an outer block that is no longer than it as soon as one of its addresses is.
+ */
+export function cidrWithin(inner: string, outers: readonly string[]): boolean {
+  const c = parseCidr(inner);
+  return outers.some((text) => {
+    const o = parseCidr(text);
+    if (o.family !== c.family || o.prefix > c.prefix) return false;
+    const list = new net.BlockList();
+    list.addSubnet(o.address, o.prefix, o.family);
+    return list.check(c.address, c.family);
+  });
+}

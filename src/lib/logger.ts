@@ -34,3 +34,35 @@ export function createLogger(
     opts.destination,
   );
 }
+
+/** Levels `sys/loggers` and the config accept; Vault's `warning` and `err` are mapped. */
+const LEVEL_NAMES: Record<string, string> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  err: 'error',
+  error: 'error',
+};
+
+/** The level each logger started with, for `DELETE sys/loggers` to go back to. */
+const configuredLevels = new WeakMap<Logger, string>();
+
+/** pino's level for a Vault level name, or undefined when it is not one. */
+export function logLevelName(value: string): string | undefined {
+  const name = value.trim().toLowerCase();
+  return Object.hasOwn(LEVEL_NAMES, name) ? LEVEL_NAMES[name] : undefined;
+}
+
+/** Changes the level at run time; the first change remembers the configured one. */
+export function setLogLevel(logger: Logger, level: string): void {
+  if (!configuredLevels.has(logger)) configuredLevels.set(logger, logger.level);
+  logger.level = level;
+}
+
+/** Back to the level the server started with (config, flag or environment). */
+export function resetLogLevel(logger: Logger): void {
+  const configured = configuredLevels.get(logger);
+  if (configured !== undefined) logger.level = configured;
+}

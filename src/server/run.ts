@@ -6,12 +6,18 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { defaultServerConfig, type ServerConfig } from '../config/server-config.ts';
+import {
+  DEFAULT_TELEMETRY,
+  defaultServerConfig,
+  type ServerConfig,
+} from '../config/server-config.ts';
 import { Core } from '../core/core.ts';
 import { buildApiServer } from '../http/server.ts';
 import { createLogger } from '../lib/logger.ts';
 import { openStorage } from '../storage/index.ts';
+import { startTelemetry } from '../telemetry/setup.ts';
 import { authMethods, secretEngines } from './backends.ts';
+import { MeteredStorage, STORAGE_OPERATIONS } from './metered-storage.ts';
 
 export interface RunningServer {
   core: Core;
@@ -31,7 +37,9 @@ export interface StartOptions {
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
-  const storage = await openStorage(config.storage.type, config.storage.options);
+  const storage = new MeteredStorage(
+    await openStorage(config.storage.type, config.storage.options),
+  );
   const core = new Core({
     storage,
     logger,
@@ -41,6 +49,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     authFactories: authMethods(),
     apiAddr: config.apiAddr,
   });
+  const telemetry = startTelemetry(core, config.telemetry ?? DEFAULT_TELEMETRY, {
+    logger,
+    storageOperations: STORAGE_OPERATIONS,
+  });
+  storage.metrics = core.metrics;
 
   let dev: RunningServer['dev'];
   if (opts.dev) {
@@ -66,7 +79,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       const tls = listener.tlsDisable
         ? undefined
         : { cert: readFileSync(listener.tlsCertFile!), key: readFileSync(listener.tlsKeyFile!) };
-      const app = buildApiServer(core, { tls, maxRequestBytes: listener.maxRequestSize });
+      const app = buildApiServer(core, {
+        tls,
+        maxRequestBytes: listener.maxRequestSize,
+        unauthenticatedMetricsAccess: listener.telemetry.unauthenticatedMetricsAccess,
+      });
       const { host, port } = splitAddress(listener.address);
       await app.listen({ host, port });
       apps.push(app);
@@ -78,6 +95,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     }
   } catch (err) {
     await Promise.allSettled(apps.map((a) => a.close()));
+    await telemetry.close();
     await storage.close();
     throw err;
   }
@@ -89,6 +107,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     async close() {
       await Promise.allSettled(apps.map((a) => a.close()));
       if (!core.sealed) await core.sealNow();
+      await telemetry.close();
       await storage.close();
     },
   };

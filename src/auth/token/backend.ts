@@ -31,6 +31,7 @@ export type TokenApi = Pick<
   | 'revokeOrphan'
   | 'revokeAccessor'
   | 'tidy'
+  | 'unflushedUse'
 >;
 
 export interface TokenBackendOptions {
@@ -62,7 +63,7 @@ export function tokenBackend(tokens: TokenApi, opts: TokenBackendOptions): Backe
 
   const lookupSelf = async (req: LogicalRequest, _f: FieldData, ctx: BackendContext) => {
     const entry = await callerEntry(tokens, req, { includePending: true });
-    return { data: lookupData(entry, req.clientToken ?? '', nowMs(ctx)) };
+    return { data: lookupData(entry, req.clientToken ?? '', nowMs(ctx), tokens.unflushedUse(entry)) };
   };
 
   const paths: PathSpec[] = [
@@ -95,7 +96,7 @@ export function tokenBackend(tokens: TokenApi, opts: TokenBackendOptions): Backe
           if (token === '') return lookupSelf(req, f, ctx);
           const entry = await tokens.lookup(token, { includePending: true });
           if (!entry) throw new PermissionDeniedError('bad token');
-          return { data: lookupData(entry, token, nowMs(ctx)) };
+          return { data: lookupData(entry, token, nowMs(ctx), tokens.unflushedUse(entry)) };
         },
       },
     },
@@ -112,7 +113,7 @@ export function tokenBackend(tokens: TokenApi, opts: TokenBackendOptions): Backe
       operations: {
         update: async (_req, f, ctx) => {
           const entry = await entryByAccessor(tokens, f);
-          return { data: lookupData(entry, '', nowMs(ctx)) };
+          return { data: lookupData(entry, '', nowMs(ctx), tokens.unflushedUse(entry)) };
         },
       },
     },

@@ -3,6 +3,7 @@
  * the `data` of a lookup and the `auth` object of a create or renew.
  */
 import type { AuthResult } from '../../framework/types.ts';
+import { describeLastUse, type LastUse, latestUse } from '../last-use.ts';
 
 /**
  * One stored token. It never holds the token itself: `hash` is the salted
@@ -46,10 +47,27 @@ export interface TokenEntry {
   type: 'service';
   renewable: boolean;
   entityId: string;
+  /**
+   * Networks the token works from (`token_bound_cidrs` of the login that
+   * issued it); absent or empty: anywhere. Checked on every request.
+   */
+  boundCidrs?: string[];
+  /** The last request the token authenticated, as last flushed (see `last-use.ts`). */
+  lastUsedTimeMs?: number;
+  lastUsedAddr?: string;
 }
 
-/** Vault's `lookup` data. `id` is what the caller may see: the token it sent, or '' by accessor. */
-export function lookupData(entry: TokenEntry, id: string, nowMs: number): Record<string, unknown> {
+/**
+ * Vault's `lookup` data. `id` is what the caller may see: the token it sent,
+ * or '' by accessor. Keep adds `last_used_time` (RFC 3339) and
+ * `last_used_addr`, null until the token authenticates a request.
+ */
+export function lookupData(
+  entry: TokenEntry,
+  id: string,
+  nowMs: number,
+  lastUse?: LastUse,
+): Record<string, unknown> {
   const expires = entry.expireTimeMs !== 0;
   const data: Record<string, unknown> = {
     accessor: entry.accessor,
@@ -76,6 +94,8 @@ export function lookupData(entry: TokenEntry, id: string, nowMs: number): Record
     data.last_renewal_time = Math.floor(entry.lastRenewalTimeMs / 1000);
     data.last_renewal = new Date(entry.lastRenewalTimeMs).toISOString();
   }
+  if (entry.boundCidrs && entry.boundCidrs.length > 0) data.bound_cidrs = entry.boundCidrs;
+  Object.assign(data, describeLastUse(latestUse(storedLastUse(entry), lastUse)));
   return data;
 }
 
@@ -131,8 +151,15 @@ export function loginDisplayName(mountPoint: string, name: string): string {
   return full.endsWith('-') ? full.slice(0, -1) : full;
 }
 
+/** The last use recorded in the entry itself, if it was ever flushed. */
+export function storedLastUse(entry: TokenEntry): LastUse | undefined {
+  if (!entry.lastUsedTimeMs) return undefined;
+  return { timeMs: entry.lastUsedTimeMs, addr: entry.lastUsedAddr ?? '' };
+}
+
 export function freezeEntry(entry: TokenEntry): TokenEntry {
   Object.freeze(entry.policies);
   Object.freeze(entry.meta);
+  if (entry.boundCidrs) Object.freeze(entry.boundCidrs);
   return Object.freeze(entry);
 }

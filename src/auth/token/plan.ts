@@ -39,6 +39,8 @@ export interface CreateTokenParams {
   sudo?: boolean;
   /** Max TTL set by the issuing login method (its role); 0 or absent when none. */
   maxTtlSeconds?: number;
+  /** Made by the core to hold a wrapped response: may carry the `response-wrapping` policy. */
+  responseWrapping?: boolean;
 }
 
 /**
@@ -162,6 +164,7 @@ function choosePolicies(
   if (params.noDefaultPolicy) policies = policies.filter((p) => p !== 'default');
 
   for (const p of policies) {
+    if (params.responseWrapping && p === 'response-wrapping') continue;
     if (NON_ASSIGNABLE_POLICIES.includes(p))
       throw new BadRequestError(`cannot assign policy "${p}"`);
   }

@@ -8,6 +8,10 @@
  *   accessor/<accessorHash>       {"tokenHash", "accessor"}; accessorHash = HMAC(salt, accessor)
  *   parent/<parentHash>/<hash>    empty: lets a revocation find the children
  *
+ * A token's last use (time and client address) is noted in memory on each
+ * request and written into its entry by a background flush, at most once
+ * per token per interval (`last-use.ts`); lookups merge the two.
+ *
  * Every change that touches several keys is one transaction. Revocation marks
  * a token first (`numUses` -1, which every lookup refuses), then removes
  * children before parents, so an interrupted revocation leaves only marked
@@ -15,13 +19,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AuthResult, SystemView } from '../../framework/types.ts';
+import { cidrMatcher } from '../../lib/cidr.ts';
 import { BadRequestError, PermissionDeniedError } from '../../lib/errors.ts';
 import type { Storage, TxnOp } from '../../storage/types.ts';
+import { type LastUse, LastUseTracker } from '../last-use.ts';
 import { EntryCache, KeyedLock } from './cache.ts';
 import { authResultFor, freezeEntry, loginDisplayName, type TokenEntry } from './entry.ts';
 import { hashSecret, newAccessor, newTokenId } from './ids.ts';
 import { type CreateTokenParams, planToken, type TokenParent, type TokenPlan } from './plan.ts';
-import { calculateTtl } from './ttl.ts';
+import { calculateTtl, type SystemTtls } from './ttl.ts';
 
 export type { TokenEntry } from './entry.ts';
 export type { CreateTokenParams, TokenParent } from './plan.ts';
@@ -34,6 +40,23 @@ const PARENT_PREFIX = 'parent/';
 /** Deeper parent chains than this are refused: real trees are shallow, a cycle is corruption. */
 const MAX_CHAIN_DEPTH = 64;
 
+/**
+ * Compiled `boundCidrs` per entry object. Entries are immutable and a
+ * cached one is reused across requests, so each is compiled once while it
+ * stays in the cache; a rewritten entry is a new object and compiles anew.
+ */
+const boundMatchers = new WeakMap<TokenEntry, (address: string) => boolean>();
+
+function allowsAddress(entry: TokenEntry, address: string): boolean {
+  if (!entry.boundCidrs || entry.boundCidrs.length === 0) return true;
+  let matches = boundMatchers.get(entry);
+  if (!matches) {
+    matches = cidrMatcher(entry.boundCidrs);
+    boundMatchers.set(entry, matches);
+  }
+  return matches(address);
+}
+
 export interface TokenStoreOptions {
   /** A barrier view private to the token store. */
   storage: Storage;
@@ -42,6 +65,8 @@ export interface TokenStoreOptions {
   onRevoke?: (entry: TokenEntry) => Promise<void>;
   /** Entries kept in memory for the lookup hot path; default 10 000. */
   cacheSize?: number;
+  /** Shortest time between two last-use writes for one token; default 60 s. */
+  lastUseIntervalMs?: number;
 }
 
 export interface CreatedToken {
@@ -58,6 +83,12 @@ export interface LookupOptions {
    * lookups; the token's own `lookup-self`/`revoke-self` need it.
    */
   includePending?: boolean;
+  /**
+   * The client address of a request this token is to authenticate: a token
+   * bound to other networks is refused (undefined, as if unknown), and the
+   * use is recorded as the token's last use.
+   */
+  from?: string;
 }
 
 export interface TidyReport {
@@ -75,6 +106,7 @@ export class TokenStore {
   readonly #onRevoke: (entry: TokenEntry) => Promise<void>;
   readonly #cache: EntryCache;
   readonly #locks = new KeyedLock();
+  readonly #lastUse: LastUseTracker;
   #salt: Buffer | undefined;
   #saltLoading: Promise<Buffer> | undefined;
   #unwatch: (() => void) | undefined;
@@ -84,6 +116,10 @@ export class TokenStore {
     this.#system = opts.system;
     this.#onRevoke = opts.onRevoke ?? (async () => {});
     this.#cache = new EntryCache(opts.cacheSize ?? 10_000);
+    this.#lastUse = new LastUseTracker({
+      intervalMs: opts.lastUseIntervalMs,
+      write: (hash, use) => this.#writeLastUse(hash, use),
+    });
     // Another node sharing the storage may revoke, renew or use a token: drop
     // our copy whenever its entry changes, whoever changed it.
     this.#unwatch = this.#storage.watch(ID_PREFIX, (event) => {
@@ -107,7 +143,22 @@ export class TokenStore {
   }
 
   async lookupByHash(hash: string, opts: LookupOptions = {}): Promise<TokenEntry | undefined> {
-    return this.#resolve(hash, opts.includePending === true, 0);
+    const entry = await this.#resolve(hash, opts.includePending === true, 0);
+    if (!entry || opts.from === undefined) return entry;
+    // Vault answers a token used outside its bound CIDRs as an invalid one.
+    if (!allowsAddress(entry, opts.from)) return undefined;
+    this.#lastUse.record(hash, { timeMs: this.#nowMs(), addr: opts.from });
+    return entry;
+  }
+
+  /** A use not yet written to the entry, for lookups (`lookupData`'s `lastUse`). */
+  unflushedUse(entry: TokenEntry): LastUse | undefined {
+    return this.#lastUse.unflushed(entry.hash);
+  }
+
+  /** Writes every noted last use now; the core calls it before sealing. */
+  async flushLastUse(): Promise<void> {
+    await this.#lastUse.flush();
   }
 
   async lookupAccessor(accessor: string): Promise<TokenEntry | undefined> {
@@ -143,12 +194,20 @@ export class TokenStore {
    */
   async createFromAuth(
     auth: AuthResult,
-    opts: { path: string; mountPoint?: string; mountAccessor?: string },
+    opts: {
+      path: string;
+      mountPoint?: string;
+      mountAccessor?: string;
+      /**
+       * The issuing mount's TTLs (`sys/auth/<path>/tune`), each already
+       * falling back to the system's; the system's when absent.
+       */
+      ttls?: SystemTtls;
+    },
   ): Promise<CreatedToken> {
-    if (auth.boundCidrs && auth.boundCidrs.length > 0) {
-      // Refused rather than ignored: a token meant for some networks must not work from all.
-      throw new BadRequestError('token_bound_cidrs is not supported by this server yet');
-    }
+    const boundCidrs = (auth.boundCidrs ?? []).map((c) => c.trim());
+    // Compiling checks every entry: a bad one is refused now, not on each request.
+    cidrMatcher(boundCidrs);
     const params: CreateTokenParams = {
       policies: auth.policies,
       meta: auth.metadata,
@@ -160,9 +219,11 @@ export class TokenStore {
       noDefaultPolicy: auth.noDefaultPolicy,
       path: opts.path,
     };
-    const plan = planToken(params, undefined, { system: this.#system, nowMs: this.#nowMs() });
+    const system = opts.ttls ?? this.#system;
+    const plan = planToken(params, undefined, { system, nowMs: this.#nowMs() });
     const mountPoint = opts.mountPoint ?? `${opts.path.split('/').slice(0, 2).join('/')}/`;
     plan.displayName = loginDisplayName(mountPoint, auth.displayName ?? '');
+    if (boundCidrs.length > 0) plan.boundCidrs = boundCidrs;
 
     const created = await this.#persist(plan, newTokenId(), false);
     Object.assign(auth, authResultFor(created.entry, created.token));
@@ -315,6 +376,7 @@ export class TokenStore {
   close(): void {
     this.#unwatch?.();
     this.#unwatch = undefined;
+    this.#lastUse.close();
     this.#cache.clear();
     this.#salt = undefined;
   }
@@ -363,6 +425,7 @@ export class TokenStore {
       ...entry,
       policies: [...entry.policies],
       meta: { ...entry.meta },
+      ...(entry.boundCidrs ? { boundCidrs: [...entry.boundCidrs] } : {}),
     });
     await this.#storage.put(ID_PREFIX + frozen.hash, encode(frozen));
     this.#cache.invalidate(frozen.hash);
@@ -409,6 +472,7 @@ export class TokenStore {
         await write();
       });
     }
+    this.#system.metrics?.incr('keep.token.creation', 1, creationLabels(entry));
     return { token, entry, warnings };
   }
 
@@ -451,6 +515,7 @@ export class TokenStore {
 
   /** Removes one token whose children are already gone or re-parented. */
   async #revokeOne(hash: string): Promise<void> {
+    const started = performance.now();
     const entry = await this.#read(hash);
     if (!entry) return;
     await this.#onRevoke(entry);
@@ -461,6 +526,23 @@ export class TokenStore {
     if (entry.parentHash !== '') ops.push({ op: 'delete', key: parentKey(entry.parentHash, hash) });
     await this.#storage.transaction(ops);
     this.#cache.invalidate(hash);
+    this.#lastUse.forget(hash);
+    // Vault's per-token revocation timing; its count is the tokens revoked.
+    this.#system.metrics?.timing('keep.token.revoke', performance.now() - started);
+  }
+
+  /**
+   * The background flush of one token's last use, under the token's lock
+   * so it cannot interleave with a use count, a renewal or a revocation
+   * mark; a token that is gone or being revoked is skipped.
+   */
+  async #writeLastUse(hash: string, use: LastUse): Promise<void> {
+    await this.#locks.run(hash, async () => {
+      const fresh = await this.#read(hash);
+      if (!fresh || fresh.numUses < 0) return;
+      if ((fresh.lastUsedTimeMs ?? 0) >= use.timeMs) return;
+      await this.#write({ ...fresh, lastUsedTimeMs: use.timeMs, lastUsedAddr: use.addr });
+    });
   }
 
   async #orphanChildren(parentHash: string): Promise<void> {
@@ -534,4 +616,35 @@ function parentKey(parentHash: string, childHash: string): string {
 // step outside `id/`.
 function isHash(value: string): boolean {
   return /^[0-9a-f]{64}$/.test(value);
+}
+
+/** Vault's TTL buckets for the `creation_ttl` label; a token that never expires is `+Inf`. */
+const TTL_BUCKETS: [number, string][] = [
+  [60, '1m'],
+  [600, '10m'],
+  [1200, '20m'],
+  [3600, '1h'],
+  [7200, '2h'],
+  [86_400, '1d'],
+  [2 * 86_400, '2d'],
+  [7 * 86_400, '7d'],
+  [30 * 86_400, '30d'],
+];
+
+/**
+ * Labels of `keep.token.creation`, as Vault's `vault.token.creation`. The
+ * store knows a token's path, not its auth method's type, so a login token's
+ * `auth_method` is the name of the mount it came from (`auth/userpass/` →
+ * `userpass`), which is the type unless the method was mounted elsewhere.
+ */
+function creationLabels(entry: TokenEntry): Record<string, string> {
+  const mount = entry.path.split('/').slice(0, 2);
+  const ttl = entry.ttlSeconds;
+  const bucket = ttl === 0 ? undefined : TTL_BUCKETS.find(([limit]) => ttl <= limit);
+  return {
+    auth_method: mount[1] || 'token',
+    mount_point: mount.length === 2 ? `${mount.join('/')}/` : 'auth/token/',
+    creation_ttl: bucket?.[1] ?? '+Inf',
+    token_type: entry.type,
+  };
 }

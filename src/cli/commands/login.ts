@@ -62,6 +62,13 @@ Usage: keep login [options] [AUTH K=V...]
       $ keep login -method=userpass username=my-username
       $ keep login -method=github -path=github-prod token=-
 
+  userpass takes username= and password=; without password= the password is
+  prompted for on a terminal, and read from stdin otherwise. github takes
+  token= (a personal access token with the read:org scope), else the
+  KEEP_AUTH_GITHUB_TOKEN or VAULT_AUTH_GITHUB_TOKEN environment variable, else
+  a prompt. The mount defaults to the method's name; -path or mount= (which
+  wins) choose another.
+
   Supported methods: token (default), userpass, ldap, github.`,
   flags: {
     ...httpFlags,
@@ -95,7 +102,8 @@ Usage: keep login [options] [AUTH K=V...]
     } catch (err) {
       return ctx.fail('Error parsing configuration', err);
     }
-    const mount = config.mount || flags.path || method;
+    // `-path=userpass/` and `-path=/userpass` name the same mount as `-path=userpass`.
+    const mount = (config.mount || flags.path || method).replace(/^\/+|\/+$/g, '');
 
     const secret = async (name: string, prompt: string): Promise<string> => {
       const value = config[name];
@@ -134,11 +142,16 @@ Usage: keep login [options] [AUTH K=V...]
         };
       } else if (method === 'userpass' || method === 'ldap') {
         const username = config.username;
-        if (!username) throw new LocalError('missing username');
+        if (!username) throw new LocalError("'username' must be specified");
         const password = await secret('password', 'Password (will be hidden): ');
+        if (!password) throw new LocalError('a password must be given, see "keep login -h"');
         result = await client.write(`auth/${mount}/login/${username}`, { password });
       } else if (method === 'github') {
+        // As Vault's CLI: token=, else the environment, else a prompt (or stdin).
+        const fromEnv = io.env.KEEP_AUTH_GITHUB_TOKEN || io.env.VAULT_AUTH_GITHUB_TOKEN;
+        if (!config.token && fromEnv) config.token = fromEnv;
         const token = await secret('token', 'GitHub Personal Access Token (will be hidden): ');
+        if (!token) throw new LocalError('a GitHub token must be given, see "keep login -h"');
         result = await client.write(`auth/${mount}/login`, { token });
       } else {
         ui.error(

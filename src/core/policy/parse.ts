@@ -40,6 +40,14 @@ export interface Policy {
 
 export const ROOT_POLICY_NAME = 'root';
 export const DEFAULT_POLICY_NAME = 'default';
+/** Built in, never stored: what a response-wrapping token may do. */
+export const WRAPPING_POLICY_NAME = 'response-wrapping';
+export const WRAPPING_POLICY = `path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}`;
 
 /**
  * The `default` policy every non-root token gets unless told otherwise:
@@ -170,6 +178,9 @@ export function normalizePolicyName(name: string): string {
 export function assertPolicyWritable(name: string): string {
   const normalized = normalizePolicyName(name);
   if (normalized === ROOT_POLICY_NAME) throw new BadRequestError('cannot update "root" policy');
+  if (normalized === WRAPPING_POLICY_NAME) {
+    throw new BadRequestError('cannot update "response-wrapping" policy');
+  }
   return normalized;
 }
 
@@ -177,6 +188,9 @@ export function assertPolicyWritable(name: string): string {
 export function assertPolicyDeletable(name: string): string {
   const normalized = normalizePolicyName(name);
   if (normalized === ROOT_POLICY_NAME) throw new BadRequestError('cannot delete "root" policy');
+  if (normalized === WRAPPING_POLICY_NAME) {
+    throw new BadRequestError('cannot delete "response-wrapping" policy');
+  }
   if (normalized === DEFAULT_POLICY_NAME) throw new BadRequestError('cannot delete default policy');
   return normalized;
 }

@@ -8,20 +8,37 @@ import type { Backend } from '../../framework/types.ts';
 import { BadRequestError, PermissionDeniedError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
 import { auditPaths } from './audit.ts';
+import { loggerPaths } from './loggers.ts';
+import { metricsPaths } from './metrics.ts';
 import { describeMount, mountPaths } from './mounts.ts';
 import { policyPaths } from './policies.ts';
+import { wrappingPaths } from './wrapping.ts';
 
 export function sysBackend(core: Core): Backend {
   return defineBackend({
     type: 'system',
     // Vault's internal UI listing filters by the caller's token itself.
-    unauthenticatedPaths: ['internal/ui/mounts', 'internal/ui/mounts/*'],
-    sudoPaths: ['auth/*', 'rotate', 'seal', 'audit', 'audit/*', 'raw', 'raw/*', 'step-down'],
+    unauthenticatedPaths: ['internal/ui/mounts', 'internal/ui/mounts/*', 'wrapping/lookup'],
+    sudoPaths: [
+      'auth/*',
+      'rotate',
+      'seal',
+      'audit',
+      'audit/*',
+      'raw',
+      'raw/*',
+      'step-down',
+      'loggers',
+      'loggers/*',
+    ],
     paths: [
       ...mountPaths(core, 'auth'),
       ...mountPaths(core, 'secret'),
       ...policyPaths(core),
       ...auditPaths(core),
+      ...wrappingPaths(core),
+      ...metricsPaths(core.metrics),
+      ...loggerPaths(core),
       ...keyPaths(core),
       ...internalUiPaths(core),
     ],

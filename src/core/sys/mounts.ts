@@ -4,7 +4,8 @@ import type { FieldData } from '../../framework/fields.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { BadRequestError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
-import type { MountEntry, MountKind } from '../mounts.ts';
+import type { MountEntry, MountKind, StoredUserLockout } from '../mounts.ts';
+import { parseUserLockout } from './user-lockout.ts';
 
 /** A mount as `sys/mounts` shows it (Vault's field names). */
 export function describeMount(entry: MountEntry): Record<string, unknown> {
@@ -40,7 +41,24 @@ const mountFields = {
   plugin_name: { type: 'string' },
   default_lease_ttl: { type: 'string' },
   max_lease_ttl: { type: 'string' },
+  user_lockout_config: { type: 'map' },
 } as const;
+
+/**
+ * `user_lockout_config`, when sent: only auth methods have logins to lock,
+ * so a secrets mount refuses it rather than keep a setting nothing reads.
+ */
+function lockoutConfig(
+  kind: MountKind,
+  raw: unknown,
+  current: StoredUserLockout | undefined,
+): { user_lockout_config?: StoredUserLockout } {
+  if (raw === undefined || raw === null) return {};
+  if (kind !== 'auth') {
+    throw new BadRequestError('"user_lockout_config" applies to auth methods only');
+  }
+  return { user_lockout_config: parseUserLockout(raw, current) };
+}
 
 function ttlConfig(raw: Record<string, unknown> | undefined, fields?: FieldData) {
   const out: Partial<MountEntry['config']> = {};
@@ -99,11 +117,16 @@ export function mountPaths(core: Core, kind: MountKind): PathSpec[] {
               max_lease_ttl: e.config.max_lease_ttl || core.system.maxLeaseTtlSeconds,
               force_no_cache: false,
               options: Object.keys(e.options).length ? e.options : undefined,
+              user_lockout_config: e.config.user_lockout_config,
             },
           };
         },
         update: async (_req, f) => {
-          const config = ttlConfig(f.get('config'), f);
+          const current = router().get(kind, f.string('path'))?.entry.config;
+          const config = {
+            ...ttlConfig(f.get('config'), f),
+            ...lockoutConfig(kind, f.raw.user_lockout_config, current?.user_lockout_config),
+          };
           const options = stringOptions(f.raw.options);
           await router().tune(kind, f.string('path'), {
             config,
@@ -139,7 +162,14 @@ export function mountPaths(core: Core, kind: MountKind): PathSpec[] {
             path: f.string('path'),
             type,
             description: f.string('description'),
-            config: ttlConfig(f.get('config')),
+            config: {
+              ...ttlConfig(f.get('config')),
+              ...lockoutConfig(
+                kind,
+                f.get<Record<string, unknown>>('config').user_lockout_config,
+                undefined,
+              ),
+            },
             options,
             local: f.bool('local'),
             seal_wrap: f.bool('seal_wrap'),
