@@ -9,6 +9,7 @@ import { isPlainObject, parseBool } from '../framework/fields.ts';
 import type { LogicalRequest, Operation } from '../framework/types.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { BadRequestError, KeepError, UnsupportedOperationError } from '../lib/errors.ts';
+import type { ClientAddressOf } from './client-address.ts';
 import { envelope, sendJson } from './render.ts';
 import { canonicalPath } from './request-path.ts';
 
@@ -82,7 +83,11 @@ function queryOf(req: FastifyRequest): Record<string, string> {
   return out;
 }
 
-export function buildLogicalRequest(req: FastifyRequest, rawPath: string): LogicalRequest {
+export function buildLogicalRequest(
+  req: FastifyRequest,
+  rawPath: string,
+  clientAddress: ClientAddressOf = (r) => r.ip,
+): LogicalRequest {
   let operation = METHOD_OPERATIONS[req.method];
   if (!operation) throw new UnsupportedOperationError();
   let path = canonicalPath(rawPath);
@@ -113,7 +118,7 @@ export function buildLogicalRequest(req: FastifyRequest, rawPath: string): Logic
     data,
     query,
     clientToken: tokenFrom(req),
-    remoteAddr: req.ip,
+    remoteAddr: clientAddress(req),
     headers: req.headers,
     wrapTtlSeconds: typeof wrapHeader === 'string' ? wrapTtl(wrapHeader) : undefined,
   };
@@ -124,8 +129,9 @@ export async function handleLogical(
   req: FastifyRequest,
   reply: FastifyReply,
   rawPath: string,
+  clientAddress?: ClientAddressOf,
 ): Promise<FastifyReply> {
-  const logical = buildLogicalRequest(req, rawPath);
+  const logical = buildLogicalRequest(req, rawPath, clientAddress);
   const started = performance.now();
   const resp = await core.handleRequest(logical);
   // Method, path and outcome only: never a body, a header or a token.

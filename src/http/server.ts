@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Core } from '../core/core.ts';
 import { renderMetrics } from '../core/sys/metrics.ts';
 import { isKeepError, KeepError, PayloadTooLargeError } from '../lib/errors.ts';
+import { clientAddressResolver } from './client-address.ts';
 import { listShimServerFactory } from './list-shim.ts';
 import { handleLogical } from './logical.ts';
 import { sendError, sendJson } from './render.ts';
@@ -19,6 +20,8 @@ export interface ApiServerOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** The listener's `telemetry { unauthenticated_metrics_access }`. */
   unauthenticatedMetricsAccess?: boolean;
+  /** The listener's `x_forwarded_for_authorized_addrs`: proxies whose X-Forwarded-For counts. */
+  trustedProxies?: string[];
 }
 
 /**
@@ -74,10 +77,12 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
     });
     done();
   });
+  const clientAddress = clientAddressResolver(opts.trustedProxies ?? []);
   app.route({
     method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
     url: '/v1/*',
-    handler: (req, reply) => handleLogical(core, req, reply, rawApiPath(req.raw.url ?? '')),
+    handler: (req, reply) =>
+      handleLogical(core, req, reply, rawApiPath(req.raw.url ?? ''), clientAddress),
   });
 
   app.setNotFoundHandler((_req, reply) => sendJson(reply, 404, { errors: [] }));

@@ -83,6 +83,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         tls,
         maxRequestBytes: listener.maxRequestSize,
         unauthenticatedMetricsAccess: listener.telemetry.unauthenticatedMetricsAccess,
+        trustedProxies: listener.xForwardedForAuthorizedAddrs,
       });
       const { host, port } = splitAddress(listener.address);
       await app.listen({ host, port });

@@ -32,6 +32,8 @@ export async function startKeep(
     extraConfig?: string;
     /** The server's log level (KEEP_LOG_LEVEL); info unless given. */
     logLevel?: string;
+    /** More settings inside the `listener "tcp"` block. */
+    listenerExtra?: string;
   } = {},
 ): Promise<KeepProcess> {
   const dir = opts.dir ?? tempDir();
@@ -43,6 +45,7 @@ export async function startKeep(
 listener "tcp" {
   address     = "127.0.0.1:0"
   tls_disable = true
+  ${opts.listenerExtra ?? ''}
 }
 ${opts.extraConfig ?? ''}
 `;
