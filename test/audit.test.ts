@@ -142,6 +142,8 @@ describe('audit devices', () => {
       { type: 'file', options: { file_path: auditLog, mode: 'rw' } },
       { type: 'file', options: { file_path: auditLog, log_raw: 'perhaps' } },
       { type: 'socket', options: { address: 'nowhere' } },
+      // Nothing listens there: a device that can never record is not enabled.
+      { type: 'socket', options: { address: '127.0.0.1:1', socket_type: 'tcp' } },
       { type: 'file', options: { file_path: auditLog, colour: 'red' } },
     ]) {
       const res = await call('PUT', 'sys/audit/bad', body);

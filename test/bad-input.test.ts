@@ -103,6 +103,20 @@ describe('bad input against a dev server', () => {
     }
   });
 
+  it('answers JSON nested deeper than 300 levels with a 400, and takes 300', async () => {
+    const nested = (depth: number) =>
+      `{"data":{"a":${'{"a":'.repeat(depth - 2)}1${'}'.repeat(depth - 2)}}}`;
+    const deep = await call('POST', '/v1/secret/data/deep', { body: nested(5000) });
+    assertVaultError(deep, 400);
+    assert.match(deep.json.errors[0], /nested deeper than 300/);
+    const brackets = JSON.stringify({ data: { a: '{'.repeat(1000) } });
+    assert.equal((await call('POST', '/v1/secret/data/brackets', { body: brackets })).status, 200);
+    assert.equal((await call('DELETE', '/v1/secret/metadata/brackets')).status, 204);
+    const ok = await call('POST', '/v1/secret/data/deep', { body: nested(300) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await call('DELETE', '/v1/secret/metadata/deep')).status, 204);
+  });
+
   it('answers wrong field types with a 400', async () => {
     assertVaultError(
       await call('POST', '/v1/secret/data/app/config', {
@@ -145,6 +159,23 @@ describe('bad input against a dev server', () => {
       const res = await call('POST', path, { body: JSON.stringify({ data: { evil: '1' } }) });
       assertVaultError(res, 400);
     }
+  });
+
+  it('refuses an empty policy and reads a base64-encoded one, as Vault does', async () => {
+    for (const policy of ['', '  \n ']) {
+      const res = await call('PUT', '/v1/sys/policies/acl/empty', {
+        body: JSON.stringify({ policy }),
+      });
+      assertVaultError(res, 400);
+    }
+    assert.equal((await call('GET', '/v1/sys/policies/acl/empty')).status, 404);
+    const text = 'path "secret/data/b64/*" { capabilities = ["read"] }';
+    const put = await call('PUT', '/v1/sys/policies/acl/b64', {
+      body: JSON.stringify({ policy: Buffer.from(text).toString('base64') }),
+    });
+    assert.equal(put.status, 204, put.text);
+    assert.equal((await call('GET', '/v1/sys/policies/acl/b64')).json.data.policy, text);
+    assert.equal((await call('DELETE', '/v1/sys/policies/acl/b64')).status, 204);
   });
 
   it('refuses very long paths with a 400', async () => {
@@ -213,6 +244,36 @@ describe('bad input against a dev server', () => {
 
   it('answers a bad list flag with a 400', async () => {
     assertVaultError(await call('GET', '/v1/secret/metadata/?list=maybe'), 400);
+  });
+
+  it('answers requests the HTTP parser or router refuse in Vault’s error shape', async () => {
+    const port = Number(new URL(server.addr).port);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect(port, '127.0.0.1');
+        let buf = '';
+        sock.on('data', (d) => {
+          buf += d.toString();
+        });
+        sock.on('close', () => resolve(buf));
+        sock.on('error', reject);
+        sock.write(request);
+      });
+    const cases: Array<[string, number]> = [
+      ['FOO /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      [
+        `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${'a'.repeat(20000)}\r\n\r\n`,
+        431,
+      ],
+      [`GET /v1/secret/data/t1%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 400],
+    ];
+    for (const [request, status] of cases) {
+      const text = await raw(request);
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), text);
+      assert.match(text, /content-type: application\/json\r\n/i);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+      assert.ok(Array.isArray(body.errors) && body.errors.length === 1, text);
+    }
   });
 
   it('accepts a raw LIST request on a keep-alive socket, pipelined', async () => {

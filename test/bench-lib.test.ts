@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { areaOf, type CpuProfile, summariseProfile } from '../bench/lib/profile.ts';
-import { checkRows, makeRow, notRunRow, renderTable, verdict } from '../bench/lib/results.ts';
+import {
+  checkRows,
+  makeRow,
+  notRunRow,
+  pairedRatio,
+  renderTable,
+  verdict,
+} from '../bench/lib/results.ts';
 import { describeGoal, goalMet, median, ratio, roundFigure } from '../bench/lib/stats.ts';
 import { parseWrkDuration, parseWrkOutput } from '../bench/lib/wrk.ts';
 
@@ -125,6 +132,28 @@ describe('bench results', () => {
     });
     assert.equal(missed.met, false);
     assert.equal(verdict(missed), 'MISSED');
+  });
+
+  it('takes the ratio as the median of per-round ratios when rounds are paired', () => {
+    // A drifting machine: medians of each side would give 6543 / 8476 = 0.77.
+    const rounds = {
+      value: [6380, 6172, 6543, 7363, 8357],
+      ceiling: [4493, 6522, 8476, 8839, 8482],
+    };
+    const paired = pairedRatio(rounds)!;
+    assert.ok(Math.abs(paired - 6172 / 6522) < 1e-12);
+    const row = makeRow({
+      scenario: 'list-verb',
+      metric: 'throughput',
+      value: 6543,
+      unit: 'req/s',
+      ceiling: 8476,
+      goal: { on: 'ratio', op: '>=', bound: 0.95 },
+      rounds,
+    });
+    assert.equal(row.ratio, Number(paired.toFixed(3)));
+    assert.equal(pairedRatio({ value: [1, 2], ceiling: [1] }), null);
+    assert.equal(pairedRatio({ value: [1], ceiling: [0] }), null);
   });
 
   it('accepts well-formed rows, including not-run rows with a note', () => {

@@ -73,6 +73,22 @@ export function bundleLocator(bundlePath: string): Locate {
   };
 }
 
+/** `file:///…/node_modules/x/y.js` → `node_modules/x/y.js`; `file:///…/src/a.ts` → `src/a.ts`. */
+export function shortUrl(url: string): string {
+  return url
+    .replace(/^file:\/\/.*?\/node_modules\//, 'node_modules/')
+    .replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
+}
+
+/**
+ * `fn (file:line)`. A `.ts` file that was not mapped ran through tsx, whose
+ * positions are those of the transformed code: its line is left out.
+ */
+function locationName(fn: string, file: string, line: number, mapped: boolean): string {
+  if (!file) return fn;
+  return !mapped && file.endsWith('.ts') ? `${fn} (${file})` : `${fn} (${file}:${line})`;
+}
+
 /** The area a location belongs to, for the per-area totals. */
 export function areaOf(functionName: string, file: string): string {
   if (functionName === '(garbage collector)') return 'GC';
@@ -141,13 +157,12 @@ export function summariseProfile(
     if (us === 0) continue;
     const cf = node.callFrame;
     const mapped = opts.locate?.(cf.url, cf.lineNumber, cf.columnNumber);
-    const file = mapped?.file ?? cf.url.replace(/^file:\/\/.*?\/node_modules\//, 'node_modules/');
-    const line = mapped?.line ?? cf.lineNumber + 1;
+    const file = mapped?.file ?? shortUrl(cf.url);
     const fn = cf.functionName || '(anonymous)';
     const area = areaOf(fn, file);
     totalUs += us;
     if (area === 'idle') idleUs += us;
-    const name = file ? `${fn} (${file}:${line})` : fn;
+    const name = locationName(fn, file, mapped?.line ?? cf.lineNumber + 1, Boolean(mapped));
     const slot = byName.get(name) ?? { area, us: 0 };
     slot.us += us;
     byName.set(name, slot);
@@ -204,9 +219,9 @@ export function summariseHeapProfile(
     if (node.selfSize > 0) {
       const cf = node.callFrame;
       const mapped = opts.locate?.(cf.url, cf.lineNumber, cf.columnNumber);
-      const file = mapped?.file ?? cf.url.replace(/^file:\/\/.*?\/node_modules\//, 'node_modules/');
+      const file = mapped?.file ?? shortUrl(cf.url);
       const fn = cf.functionName || '(anonymous)';
-      const name = file ? `${fn} (${file}:${mapped?.line ?? cf.lineNumber + 1})` : fn;
+      const name = locationName(fn, file, mapped?.line ?? cf.lineNumber + 1, Boolean(mapped));
       const area = areaOf(fn, file);
       total += node.selfSize;
       byArea.set(area, (byArea.get(area) ?? 0) + node.selfSize);

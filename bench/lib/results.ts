@@ -2,7 +2,7 @@
  * The results of a bench run: the rows of bench/results/latest.json, their
  * check, the terminal table and the generated BENCHMARKS.md.
  */
-import { describeGoal, type Goal, goalMet, ratio, roundFigure } from './stats.ts';
+import { describeGoal, type Goal, goalMet, median, ratio, roundFigure } from './stats.ts';
 
 /**
  * One figure. `goal` is a readable rule (`ratio >= 0.7`, `value <= 20 ms`) or
@@ -29,7 +29,23 @@ export interface ResultRow {
   rounds?: { value: number[]; ceiling: number[] };
 }
 
-/** Builds a row from medians, computing ratio and verdict. */
+/**
+ * The median of the per-round ratios, each round's product figure over the
+ * ceiling measured next to it: drift in the machine's load over a run
+ * cancels within a round. Null unless every round has both figures.
+ */
+export function pairedRatio(rounds: { value: number[]; ceiling: number[] }): number | null {
+  const n = rounds.value.length;
+  if (n === 0 || rounds.ceiling.length !== n) return null;
+  const ratios = rounds.value.map((v, i) => ratio(v, rounds.ceiling[i]!));
+  if (ratios.some((x) => x === null)) return null;
+  return median(ratios as number[]);
+}
+
+/**
+ * Builds a row from medians, computing ratio and verdict. With per-round
+ * figures the ratio is `pairedRatio`, so it can differ from value / ceiling.
+ */
 export function makeRow(r: {
   scenario: string;
   metric: string;
@@ -42,7 +58,9 @@ export function makeRow(r: {
   rounds?: { value: number[]; ceiling: number[] };
 }): ResultRow {
   const ceiling = r.ceiling ?? null;
-  const rt = ratio(r.value, ceiling);
+  const rt = r.rounds
+    ? (pairedRatio(r.rounds) ?? ratio(r.value, ceiling))
+    : ratio(r.value, ceiling);
   const row: ResultRow = {
     scenario: r.scenario,
     metric: r.metric,
@@ -182,7 +200,8 @@ export interface Report {
   elapsedS: number;
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|');
+/** Escapes table bars, and `<` before a letter so no text reads as an HTML tag. */
+const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/<(?=[A-Za-z/!?])/g, '&lt;');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** BENCHMARKS.md, generated from one run. */
@@ -196,9 +215,10 @@ export function renderMarkdown(rep: Report): string {
   out.push('');
   out.push(
     'Every figure is the median of several rounds that alternate Keep with a ceiling measured in ' +
-      'the same run on the same machine, so the **ratio** (product / ceiling) holds on a noisy ' +
-      'machine where absolute figures do not. Load comes from a second process, Debian `wrk`, ' +
-      'over loopback.',
+      'the same run on the same machine, so the **ratio** holds on a noisy machine where absolute ' +
+      'figures do not. Where there are rounds, the ratio is the median of the per-round ratios ' +
+      '(Keep over the ceiling measured next to it), so it can differ from value / ceiling. Load ' +
+      'comes from a second process, Debian `wrk`, over loopback.',
   );
   out.push('');
   out.push('## Machine and run');
@@ -231,7 +251,7 @@ export function renderMarkdown(rep: Report): string {
   if (noted.length) {
     out.push('### Notes on figures');
     out.push('');
-    for (const r of noted) out.push(`- **${r.scenario} / ${r.metric}**: ${r.note}`);
+    for (const r of noted) out.push(`- **${r.scenario} / ${r.metric}**: ${mdCell(r.note!)}`);
     out.push('');
   }
   const missed = rep.rows.filter((r) => r.met === false);
@@ -258,6 +278,24 @@ export function renderMarkdown(rep: Report): string {
     out.push('## How the figures were taken');
     out.push('');
     for (const n of rep.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  const withRounds = rep.rows.filter((r) => r.rounds && r.rounds.value.length > 0);
+  if (withRounds.length) {
+    out.push('## Per-round figures');
+    out.push('');
+    out.push(
+      "Keep's figure and the ceiling's for each round, round 1 first (within a round the order alternates).",
+    );
+    out.push('');
+    out.push('| scenario | metric | Keep | ceiling |');
+    out.push('|---|---|---|---|');
+    const list = (xs: number[]) => xs.map((x) => fmt(x)).join(', ') || '-';
+    for (const r of withRounds) {
+      out.push(
+        `| ${mdCell(r.scenario)} | ${mdCell(r.metric)} (${r.unit}) | ${list(r.rounds!.value)} | ${list(r.rounds!.ceiling)} |`,
+      );
+    }
     out.push('');
   }
   for (const p of rep.profiles) {

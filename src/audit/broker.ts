@@ -59,8 +59,11 @@ export class AuditBroker {
   /** Serialises enable and disable, which rewrite the stored table. */
   #tableLock: Promise<unknown> = Promise.resolve();
 
-  constructor(opts: { metrics?: MetricsRegistry } = {}) {
+  readonly #onFault: ((fault: AuditFault) => void) | undefined;
+
+  constructor(opts: { metrics?: MetricsRegistry; onFault?: (fault: AuditFault) => void } = {}) {
     this.#metrics = opts.metrics;
+    this.#onFault = opts.onFault;
   }
 
   get enabled(): boolean {
@@ -165,11 +168,14 @@ export class AuditBroker {
     }
     this.#metrics?.incr(`keep.audit.log_${event.type}_failure`);
     const first = results[0] as PromiseRejectedResult;
-    this.#fault ??= {
-      component: 'audit',
-      message: `no audit device could record an entry: ${errorCode(first.reason)}`,
-      since: new Date().toISOString(),
-    };
+    if (!this.#fault) {
+      this.#fault = {
+        component: 'audit',
+        message: `no audit device could record an entry: ${errorCode(first.reason)}`,
+        since: new Date().toISOString(),
+      };
+      this.#onFault?.(this.#fault);
+    }
     throw new InternalError('internal error: the request could not be audited');
   }
 

@@ -138,7 +138,22 @@ export class SocketDevice implements AuditDevice {
       throw new BadRequestError(`invalid "socket_type" "${type}": tcp or udp`);
     }
     const timeout = parseDuration(options.write_timeout ?? '2s');
-    return new SocketDevice(match[1] ?? match[2]!, port, type === 'udp', timeout * 1000 || 2000);
+    const device = new SocketDevice(
+      match[1] ?? match[2]!,
+      port,
+      type === 'udp',
+      timeout * 1000 || 2000,
+    );
+    // A TCP collector must answer now: a device that can never record would
+    // fail every request from the moment it is enabled, its own enable included.
+    if (type === 'tcp') {
+      await device.#connect().catch((err: NodeJS.ErrnoException) => {
+        throw new BadRequestError(
+          `cannot connect to audit socket ${address}: ${err.code ?? err.message}`,
+        );
+      });
+    }
+    return device;
   }
 
   write(line: string): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoginLockout } from './lockout.ts';
+import { DEFAULT_LOCKOUT, LoginLockout, lockoutSettingsFor } from './lockout.ts';
 
 describe('LoginLockout', () => {
   const settings = { threshold: 3, durationMs: 60_000, counterResetMs: 30_000 };
@@ -44,5 +44,17 @@ describe('LoginLockout', () => {
     assert.equal(lock.size, 100);
     const off = new LoginLockout({ ...settings, threshold: 0 });
     for (let i = 0; i < 10; i++) assert.equal(off.fail(['k']).locked, false);
+  });
+});
+
+describe('lockoutSettingsFor', () => {
+  it("fills a mount's partial user_lockout_config from the defaults", () => {
+    assert.deepEqual(lockoutSettingsFor(undefined), DEFAULT_LOCKOUT);
+    assert.deepEqual(lockoutSettingsFor({ threshold: 2, durationSeconds: 3 }), {
+      threshold: 2,
+      durationMs: 3000,
+      counterResetMs: DEFAULT_LOCKOUT.counterResetMs,
+    });
+    assert.equal(lockoutSettingsFor({ disable: true, threshold: 9 }).threshold, 0);
   });
 });

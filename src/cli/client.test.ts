@@ -169,3 +169,13 @@ describe('ApiClient', () => {
     assert.equal(stub.requests.at(-1)!.path, '/v1/secret/a%20b/c:d@e=f');
   });
 });
+
+describe('encodePath', () => {
+  it('refuses dot segments, which the URL parser would resolve away', async () => {
+    const { encodePath } = await import('./client.ts');
+    const { LocalError } = await import('./errors.ts');
+    assert.throws(() => encodePath('secret/data/../../sys/policies/acl/evil'), LocalError);
+    assert.throws(() => encodePath('a/./b'), LocalError);
+    assert.equal(encodePath('kv/my key:1@x/..a'), 'kv/my%20key:1@x/..a');
+  });
+});

@@ -12,7 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionError, ResponseError } from './errors.ts';
+import { ConnectionError, LocalError, ResponseError } from './errors.ts';
 import type { Secret } from './output.ts';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:8200';
@@ -108,10 +108,24 @@ function goMethod(method: string): string {
 }
 
 /** Percent-encodes a path the way Go's URL type does, keeping `/` and sub-delimiters. */
-function encodePath(path: string): string {
-  return encodeURIComponent(path).replace(/%(2F|24|26|2B|2C|3A|3B|3D|40)/g, (m) =>
-    decodeURIComponent(m),
-  );
+/**
+ * Percent-encodes a logical path for the URL. Dot segments are refused here:
+ * a WHATWG URL resolves `secret/data/../../sys/x` (even with the dots
+ * percent-encoded) into `sys/x` before sending, so the request would land on
+ * another endpoint than the one named, where the server itself refuses them.
+ */
+export function encodePath(path: string): string {
+  const segments = path.split('/');
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw new LocalError(`invalid path "${path}": "." and ".." segments are not allowed`);
+  }
+  return segments
+    .map((segment) =>
+      encodeURIComponent(segment).replace(/%(24|26|2B|2C|3A|3B|3D|40)/g, (m) =>
+        decodeURIComponent(m),
+      ),
+    )
+    .join('/');
 }
 
 function connectionReason(err: NodeJS.ErrnoException, url: URL): string {
@@ -224,9 +238,10 @@ export class ApiClient {
 
   private url(path: string, query?: Record<string, string | string[]>): URL {
     const base = this.config.address.replace(/\/+$/, '');
+    const encoded = encodePath(path.replace(/^\/+/, ''));
     let url: URL;
     try {
-      url = new URL(`${base}/v1/${encodePath(path.replace(/^\/+/, ''))}`);
+      url = new URL(`${base}/v1/${encoded}`);
     } catch {
       throw new ConnectionError(`failed to create client: invalid address ${JSON.stringify(base)}`);
     }

@@ -15,6 +15,7 @@ import { authCommands, authGroups } from './commands/auth.ts';
 import { kvCommands, kvGroups } from './commands/kv.ts';
 import { loginCommands } from './commands/login.ts';
 import { operatorCommands, operatorGroups } from './commands/operator.ts';
+import { pkiCommands, pkiGroups } from './commands/pki.ts';
 import { policyCommands, policyGroups } from './commands/policy.ts';
 import { readWriteCommands } from './commands/read-write.ts';
 import { secretsCommands, secretsGroups } from './commands/secrets.ts';
@@ -58,6 +59,7 @@ export const commands: Record<string, Command> = {
   ...secretsCommands,
   ...authCommands,
   ...auditCommands,
+  ...pkiCommands,
 };
 
 /** Help of the command groups, which only list their subcommands. */
@@ -69,6 +71,7 @@ const groups: Record<string, string> = {
   ...secretsGroups,
   ...authGroups,
   ...auditGroups,
+  ...pkiGroups,
 };
 
 const COMMON = ['read', 'write', 'delete', 'list', 'login', 'server', 'status'];

@@ -7,6 +7,7 @@
 import {
   defaultServerConfig,
   loadServerConfig,
+  parseLogLevel,
   type ServerConfig,
 } from '../config/server-config.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -15,6 +16,7 @@ import { defineCommand } from './command.ts';
 import { boolFlag, stringFlag } from './flags.ts';
 
 const DEV_ADDRESS = '127.0.0.1:8200';
+const DEV_CONFIG_ADDRESS = '127.0.0.1:8500';
 
 export const serverCommand = defineCommand({
   synopsis: 'Start a Keep server',
@@ -41,6 +43,9 @@ Usage: keep server [options]
     'dev-listen-address': stringFlag(
       `Address the dev server listens on. The default is ${DEV_ADDRESS}.`,
     ),
+    'dev-config-listen-address': stringFlag(
+      `Address the dev server's Consul KV face listens on. The default is ${DEV_CONFIG_ADDRESS}.`,
+    ),
     'log-level': stringFlag(
       'Log verbosity: trace, debug, info, warn or error. Overrides the config file and ' +
         'the KEEP_LOG_LEVEL environment variable.',
@@ -53,18 +58,41 @@ Usage: keep server [options]
       ui.error('-dev and -config cannot be used together');
       return 1;
     }
+    // Mistakes that would otherwise start the default server and create ./keep-data.
+    if (ctx.given.has('config') && !flags.config) {
+      ui.error('-config was given an empty path');
+      return 1;
+    }
+    for (const devOnly of ['dev-root-token-id', 'dev-listen-address'] as const) {
+      if (!flags.dev && ctx.given.has(devOnly)) {
+        ui.error(`-${devOnly} only applies with -dev`);
+        return 1;
+      }
+    }
 
     let config: ServerConfig;
     let warnings: string[] = [];
     try {
       if (flags.config) ({ config, warnings } = loadServerConfig(flags.config));
       else config = flags.dev ? devConfig(flags['dev-listen-address']) : defaultServerConfig();
+      if (flags.dev && config.configListener) {
+        config.configListener.address = flags['dev-config-listen-address'] || DEV_CONFIG_ADDRESS;
+      }
     } catch (err) {
       ui.error(`Error loading configuration: ${(err as Error).message}`);
       return 1;
     }
 
-    const level = flags['log-level'] || io.env.KEEP_LOG_LEVEL || config.logLevel;
+    let level: string;
+    try {
+      level = parseLogLevel(
+        flags['log-level'] || io.env.KEEP_LOG_LEVEL || config.logLevel,
+        'the log level (-log-level, KEEP_LOG_LEVEL or log_level)',
+      );
+    } catch (err) {
+      ui.error((err as Error).message);
+      return 1;
+    }
     const logger = createLogger({ level });
     for (const warning of warnings) logger.warn({ config: flags.config }, warning);
 

@@ -35,6 +35,8 @@ export interface ListenerConfig {
   maxRequestSize: number;
   /** `telemetry { unauthenticated_metrics_access }`: serve `sys/metrics` without a token here. */
   telemetry: { unauthenticatedMetricsAccess: boolean };
+  /** `tls_pki_mount`, `tls_pki_role`, `tls_pki_common_name`: the listener issues its own certificate. */
+  tlsPki?: { mount: string; role: string; commonName: string };
 }
 
 /** The top-level `telemetry { }` block; what a server without one runs with is below. */
@@ -47,10 +49,26 @@ export interface TelemetryConfig {
   disableHostname: boolean;
 }
 
-/** The Consul KV face (`config_listener "tcp"`), Keep's own addition. */
+/**
+ * The Consul KV face (`config_listener "tcp"`), Keep's own addition. Besides
+ * `address`, Consul's own limits under their Consul names, and the config
+ * store's change-history retention; each is absent unless set.
+ */
 export interface ConfigListenerConfig {
   type: 'tcp';
   address: string;
+  /** `kv_max_value_size` in bytes (Consul's default 512 KiB). */
+  kvMaxValueSize?: number;
+  /** `txn_max_req_len` in bytes (Consul's default 512 KiB). */
+  txnMaxReqLen?: number;
+  /** `session_ttl_min` in seconds (Consul's default 10s). */
+  sessionTtlMinSeconds?: number;
+  /** `history_max_entries`: changes kept per key (0: all). */
+  historyMaxEntries?: number;
+  /** `history_max_age` in seconds (0: forever). */
+  historyMaxAgeSeconds?: number;
+  /** `history_hash_prefixes`: keys whose history keeps value hashes, not values. */
+  historyHashPrefixes?: string[];
 }
 
 export interface ServerConfig {
@@ -61,6 +79,8 @@ export interface ServerConfig {
   configListener?: ConfigListenerConfig;
   apiAddr?: string;
   clusterAddr?: string;
+  /** HA standbys answer 307 to the active node's `api_addr` instead of forwarding requests. */
+  disableClustering?: boolean;
   ui: boolean;
   /** One of trace, debug, info, warn, error (Vault's `warning`/`err` are mapped). */
   logLevel: string;
@@ -183,6 +203,8 @@ export function parseServerConfig(text: string, format: 'hcl' | 'json'): ParsedS
   if (apiAddr !== undefined) config.apiAddr = apiAddr;
   const clusterAddr = top.url('cluster_addr');
   if (clusterAddr !== undefined) config.clusterAddr = clusterAddr;
+  const disableClustering = top.boolean('disable_clustering');
+  if (disableClustering !== undefined) config.disableClustering = disableClustering;
   const telemetry = parseTelemetry(top, warnings);
   if (telemetry) config.telemetry = telemetry;
   const backup = top.rawBlock('backup');
@@ -217,9 +239,23 @@ function parseListener(label: string, body: Record<string, unknown>, warnings: s
   const tlsDisable = section.boolean('tls_disable') ?? false;
   const tlsCertFile = section.string('tls_cert_file');
   const tlsKeyFile = section.string('tls_key_file');
-  if (!tlsDisable && (tlsCertFile === undefined || tlsKeyFile === undefined)) {
+  const pki = ['tls_pki_mount', 'tls_pki_role', 'tls_pki_common_name'].map((k) =>
+    section.string(k),
+  );
+  if (pki.some((v) => v !== undefined) && pki.some((v) => v === undefined)) {
     throw new Error(
-      'listener "tcp" needs "tls_cert_file" and "tls_key_file" unless "tls_disable" is true',
+      'listener "tcp" needs all of "tls_pki_mount", "tls_pki_role" and "tls_pki_common_name", or none',
+    );
+  }
+  const tlsPki =
+    pki[0] === undefined ? undefined : { mount: pki[0], role: pki[1]!, commonName: pki[2]! };
+  if (tlsPki && tlsDisable)
+    throw new Error('listener "tcp": "tls_pki_mount" needs TLS; remove "tls_disable"');
+  const oneFile = (tlsCertFile === undefined) !== (tlsKeyFile === undefined);
+  if ((!tlsDisable && !tlsPki && tlsCertFile === undefined) || (!tlsDisable && oneFile)) {
+    throw new Error(
+      'listener "tcp" needs "tls_cert_file" and "tls_key_file" unless "tls_disable" is true ' +
+        '(with "tls_pki_mount" the files are optional, but both or neither)',
     );
   }
 
@@ -246,6 +282,7 @@ function parseListener(label: string, body: Record<string, unknown>, warnings: s
   if (clusterAddress !== undefined) listener.clusterAddress = clusterAddress;
   if (tlsCertFile !== undefined) listener.tlsCertFile = tlsCertFile;
   if (tlsKeyFile !== undefined) listener.tlsKeyFile = tlsKeyFile;
+  if (tlsPki) listener.tlsPki = tlsPki;
 
   telemetry.warnUnknown();
   section.warnUnknown();
@@ -281,16 +318,34 @@ function parseConfigListener(top: Section, warnings: string[]): ConfigListenerCo
   }
   const section = new Section(body, ' in config_listener "tcp"', warnings);
   const address = section.address('address') ?? DEFAULT_CONFIG_ADDRESS;
+  const listener: ConfigListenerConfig = { type: 'tcp', address };
+  const positive = (key: string) => {
+    const n = section.integer(key);
+    if (n !== undefined && n < 1) throw new Error(`"${key}" in config_listener must be at least 1`);
+    return n;
+  };
+  const kvMax = positive('kv_max_value_size');
+  if (kvMax !== undefined) listener.kvMaxValueSize = kvMax;
+  const txnMax = positive('txn_max_req_len');
+  if (txnMax !== undefined) listener.txnMaxReqLen = txnMax;
+  const ttlMin = section.optionalDuration('session_ttl_min');
+  if (ttlMin !== undefined) listener.sessionTtlMinSeconds = ttlMin;
+  const maxEntries = section.integer('history_max_entries');
+  if (maxEntries !== undefined) listener.historyMaxEntries = Math.max(0, maxEntries);
+  const maxAge = section.optionalDuration('history_max_age');
+  if (maxAge !== undefined) listener.historyMaxAgeSeconds = maxAge;
+  const hashPrefixes = section.stringList('history_hash_prefixes');
+  if (hashPrefixes !== undefined) listener.historyHashPrefixes = hashPrefixes;
   section.warnUnknown();
-  return { type: 'tcp', address };
+  return listener;
 }
 
-function parseLogLevel(value: string | undefined): string {
+export function parseLogLevel(value: string | undefined, what = '"log_level"'): string {
   if (value === undefined) return 'info';
   const level = LOG_LEVELS[value.trim().toLowerCase()];
   if (level === undefined || !Object.hasOwn(LOG_LEVELS, value.trim().toLowerCase())) {
     throw new Error(
-      `invalid value for "log_level": ${JSON.stringify(value)} (use trace, debug, info, warn or error)`,
+      `invalid value for ${what}: ${JSON.stringify(value)} (use trace, debug, info, warn or error)`,
     );
   }
   return level;
@@ -386,6 +441,16 @@ class Section {
     const m = /^(\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(value);
     if (!m || Number(m[2]) > 65535) throw this.#invalid(key, 'host:port', value);
     return value;
+  }
+
+  /** A list of strings (a single string counts as a list of one). */
+  stringList(key: string): string[] | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    const list = Array.isArray(value) ? value : [value];
+    if (list.some((v) => typeof v !== 'string'))
+      throw this.#invalid(key, 'a list of strings', value);
+    return list as string[];
   }
 
   /** An http(s) URL such as `https://keep.example.com:8200`. */

@@ -24,7 +24,9 @@ import {
   SealedError,
 } from '../lib/errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { KEEP_VERSION } from '../lib/version.ts';
 import { Barrier } from './barrier.ts';
+import { HACoordinator } from './ha.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { type BackendFactory, type MountedBackend, MountRouter } from './mounts.ts';
 import { matchesAny } from './path-glob.ts';
@@ -63,13 +65,22 @@ interface Unsealed {
 
 export class Core {
   readonly metrics = new MetricsRegistry();
-  readonly audit = new AuditBroker({ metrics: this.metrics });
+  readonly audit = new AuditBroker({
+    metrics: this.metrics,
+    onFault: (fault) =>
+      this.logger.error(
+        { fault: fault.message },
+        'audit failing: requests are refused until an audit device records again',
+      ),
+  });
   readonly logger: Logger;
   readonly system: SystemView;
   readonly seal: Seal;
   readonly barrier: Barrier;
   readonly storage: Storage;
   readonly apiAddr: string;
+  /** Active/standby, when the storage has an HA lock (`ha_enabled`); see ha.ts. */
+  readonly ha: HACoordinator | undefined;
   private readonly options: CoreOptions;
   private state: Unsealed | undefined;
   private identity: ClusterIdentity | undefined;
@@ -89,10 +100,26 @@ export class Core {
     };
     this.barrier = new Barrier(options.storage);
     this.seal = new Seal({ storage: options.storage, barrier: this.barrier });
+    if (options.storage.haLock) {
+      this.ha = new HACoordinator(options.storage.haLock, {
+        activate: () => this.postUnseal(),
+        standDown: () => this.standDown(),
+        logger: options.logger,
+        metrics: this.metrics,
+        version: KEEP_VERSION,
+      });
+      if (this.apiAddr) this.ha.setAddresses(this.apiAddr);
+    }
   }
 
+  /** Sealed: neither active nor an unsealed HA standby. */
   get sealed(): boolean {
-    return this.state === undefined;
+    return this.state === undefined && !this.ha?.running;
+  }
+
+  /** An unsealed HA node that does not hold the lock: it forwards requests to the active. */
+  get standby(): boolean {
+    return this.ha?.standby ?? false;
   }
 
   /** Name and id of this cluster; known only while unsealed. */
@@ -102,7 +129,7 @@ export class Core {
 
   /** When this node last became active. */
   get activeSince(): Date {
-    return this.unsealedAt;
+    return this.ha?.activeSince ?? this.unsealedAt;
   }
 
   /** The unsealed parts, or a 503 while sealed. */
@@ -146,24 +173,41 @@ export class Core {
   /** Submits one unseal share; on the last one, brings the mounts up. */
   async unseal(share: Buffer) {
     const status = await this.seal.submitShare(share);
-    if (!status.sealed && this.sealed) await this.postUnseal();
+    if (!status.sealed && this.sealed) {
+      // With HA the node campaigns for the lock and loads its state once it holds it.
+      if (this.ha) this.ha.start();
+      else await this.postUnseal();
+    }
     return this.seal.status();
   }
 
   async sealNow(): Promise<void> {
-    const state = this.state;
-    this.state = undefined;
-    // While the barrier is still open: last-use times noted in memory, and
-    // whatever else the backends keep there, go to storage.
-    await state?.tokens.flushLastUse();
-    await state?.router.cleanup();
-    state?.router.unload();
-    state?.policies.clear();
-    state?.tokens.clearCache();
-    await this.audit.unload();
+    // An active HA node stands down and releases the lock: a standby takes over at once.
+    await this.ha?.stop();
+    await this.standDown();
     await this.seal.seal();
     this.metrics.gauge('keep.core.unsealed', 0);
     this.logger.info('sealed');
+  }
+
+  /**
+   * Drops what `postUnseal` built, leaving the barrier as it is: the first half
+   * of sealing, and what an HA node does when it stops being active.
+   */
+  private async standDown(): Promise<void> {
+    const state = this.state;
+    this.state = undefined;
+    try {
+      // While the barrier is still open: last-use times noted in memory, and
+      // whatever else the backends keep there, go to storage.
+      await state?.tokens.flushLastUse();
+      await state?.router.cleanup();
+    } finally {
+      state?.router.unload();
+      state?.policies.clear();
+      state?.tokens.clearCache();
+      await this.audit.unload();
+    }
   }
 
   private async postUnseal(): Promise<void> {
@@ -296,7 +340,7 @@ export class Core {
     try {
       resp = await backend.handle(req, ctx);
       if (resp?.auth && mounted.kind === 'auth' && mounted.entry.type !== 'token') {
-        await tokens.createFromAuth(resp.auth, {
+        const created = await tokens.createFromAuth(resp.auth, {
           path: req.path,
           mountPoint: mounted.routePath,
           mountAccessor: mounted.entry.accessor,
@@ -307,6 +351,10 @@ export class Core {
             maxLeaseTtlSeconds: mounted.info.maxLeaseTtlSeconds || this.system.maxLeaseTtlSeconds,
           },
         });
+        // Vault tells the client when its TTL was capped.
+        if (created.warnings.length > 0) {
+          resp.warnings = [...(resp.warnings ?? []), ...created.warnings];
+        }
       }
     } catch (err) {
       const status = isKeepError(err) ? err.status : 500;

@@ -41,9 +41,13 @@ export function decodeBody(req: FastifyRequest): Record<string, unknown> {
   if (raw === undefined || raw === null) return {};
   const buf = raw as Buffer;
   if (buf.length === 0) return {};
+  const text = buf.toString('utf8');
+  if (text.length > MAX_JSON_DEPTH && jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`failed to parse JSON input: nested deeper than ${MAX_JSON_DEPTH}`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(buf.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`failed to parse JSON input: ${jsonErrorWithoutInput(err)}`);
   }
@@ -52,6 +56,34 @@ export function decodeBody(req: FastifyRequest): Record<string, unknown> {
     throw new BadRequestError('failed to parse JSON input: body must be a JSON object');
   }
   return parsed;
+}
+
+/**
+ * Deepest nesting of objects and arrays accepted in a body (Vault's own
+ * default). Deeper documents would overflow the stack of every recursive
+ * walk after parsing (storage encoding, audit hashing) and answer 500.
+ */
+export const MAX_JSON_DEPTH = 300;
+
+/** Whether `text` nests objects or arrays deeper than `max`, ignoring brackets in strings. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /**

@@ -2,11 +2,13 @@
  * The Vault API listener: fastify behind the LIST-verb shim, one catch-all
  * logical route, the raw `sys/` routes, and one error mapping.
  */
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Core } from '../core/core.ts';
 import { renderMetrics } from '../core/sys/metrics.ts';
 import { isKeepError, KeepError, PayloadTooLargeError } from '../lib/errors.ts';
 import { clientAddressResolver } from './client-address.ts';
+import { answeredLocally, forwardToActive } from './forward.ts';
 import { listShimServerFactory } from './list-shim.ts';
 import { handleLogical } from './logical.ts';
 import { sendError, sendJson } from './render.ts';
@@ -22,6 +24,8 @@ export interface ApiServerOptions {
   unauthenticatedMetricsAccess?: boolean;
   /** The listener's `x_forwarded_for_authorized_addrs`: proxies whose X-Forwarded-For counts. */
   trustedProxies?: string[];
+  /** HA standbys answer 307 to the active node instead of forwarding (`disable_clustering`). */
+  haRedirect?: boolean;
 }
 
 /**
@@ -32,6 +36,32 @@ export interface ApiServerOptions {
 export function rawApiPath(url: string): string {
   const query = url.indexOf('?');
   return url.slice('/v1/'.length, query === -1 ? undefined : query);
+}
+
+/**
+ * Requests Node's HTTP parser cannot read (an unknown method, a control
+ * character in a header, headers over the limit) are answered here, before
+ * any route, in Vault's `{"errors": [...]}` shape; the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const reason = tooLarge
+    ? 'Request Header Fields Too Large'
+    : status === 408
+      ? 'Request Timeout'
+      : 'Bad Request';
+  const body = JSON.stringify({
+    errors: [tooLarge ? 'request headers are too large' : 'malformed HTTP request'],
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function buildApiServer(core: Core, opts: ApiServerOptions = {}): FastifyInstance {
@@ -46,6 +76,12 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
       maxParamLength: 8192,
     },
     return503OnClosing: true,
+    // Requests fastify refuses before routing (a bad percent-encoding) still
+    // get Vault's error shape.
+    frameworkErrors: (err, _req, reply) => {
+      sendJson(reply, 400, { errors: [`invalid request: ${err.message}`] });
+    },
+    clientErrorHandler: answerClientError,
   });
 
   // Vault reads every body as JSON whatever the content type; decode it ourselves.
@@ -53,6 +89,15 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   registerSysRaw(app, core);
+  if (core.ha) {
+    // A standby answers health, seal and leader questions itself; the rest goes to the active.
+    const localMetrics = opts.unauthenticatedMetricsAccess ?? false;
+    const redirect = opts.haRedirect ?? false;
+    app.addHook('preHandler', async (req, reply) => {
+      if (!core.standby || answeredLocally(req.url, localMetrics)) return;
+      return forwardToActive(core, req, reply, { redirect });
+    });
+  }
   if (opts.unauthenticatedMetricsAccess) {
     // Vault serves this listener's sys/metrics outside the logical router:
     // no token, no audit entry, and an answer while sealed.

@@ -34,6 +34,12 @@ export function registerSysRaw(app: FastifyInstance, core: Core): void {
     handler: (req, reply) => unseal(core, req, reply),
   });
   app.get('/v1/sys/leader', async (_req, reply) => sendJson(reply, 200, await leader(core)));
+  // A standby's echo to the active node (core/ha.ts): who it is, for sys/ha-status.
+  app.put('/v1/sys/ha/echo', async (req, reply) => {
+    if (!core.ha || core.sealed) return sendJson(reply, 503, { errors: ['not an HA node'] });
+    const active = core.ha.recordEcho(decodeBody(req) as never);
+    return sendJson(reply, active ? 200 : 409, { active });
+  });
   app.get('/v1/sys/rekey/init', async (_req, reply) =>
     sendJson(reply, 200, await core.seal.rekeyStatus()),
   );
@@ -105,15 +111,19 @@ async function health(core: Core, req: FastifyRequest, reply: FastifyReply) {
   // balancer drains it. The probe lets a node whose disk recovered heal.
   if (!sealed && core.audit.fault) await core.audit.probe();
   const fault = sealed ? undefined : core.audit.fault;
+  const standby = !sealed && core.standby;
+  const haHealthy = core.ha?.connectionHealthy ?? true;
   if (!initialized) status = code('uninitcode', 501);
   else if (sealed) status = code('sealedcode', 503);
   else if (fault) status = code('degradedcode', 531);
+  else if (standby && !haHealthy) status = code('haunhealthycode', 474);
+  else if (standby) status = truthy(q.standbyok) ? 200 : code('standbycode', 429);
   else status = code('activecode', 200);
   const cluster = sealed ? undefined : core.cluster;
   const body = {
     initialized,
     sealed,
-    standby: false,
+    standby,
     performance_standby: false,
     replication_performance_mode: 'disabled',
     replication_dr_mode: 'disabled',
@@ -126,7 +136,7 @@ async function health(core: Core, req: FastifyRequest, reply: FastifyReply) {
     clock_skew_ms: 0,
     replication_primary_canary_age_ms: 0,
     removed_from_cluster: false,
-    ha_connection_healthy: true,
+    ha_connection_healthy: haHealthy,
     degraded: fault !== undefined,
     faults: fault ? [fault] : [],
   };
@@ -179,6 +189,22 @@ async function unseal(core: Core, req: FastifyRequest, reply: FastifyReply) {
 }
 
 async function leader(core: Core) {
+  if (core.ha) {
+    // Vault answers sealed nodes with an empty leader, unsealed ones with the active's addresses.
+    const active = core.ha.active;
+    const leaderNode = core.sealed ? undefined : core.ha.leader;
+    return {
+      ha_enabled: true,
+      is_self: active,
+      active_time: active ? core.activeSince.toISOString() : '0001-01-01T00:00:00Z',
+      leader_address: leaderNode?.api_addr ?? '',
+      leader_cluster_address: leaderNode?.cluster_addr ?? '',
+      performance_standby: false,
+      performance_standby_last_remote_wal: 0,
+      raft_committed_index: 0,
+      raft_applied_index: 0,
+    };
+  }
   return {
     ha_enabled: false,
     is_self: !core.sealed,
@@ -190,6 +216,10 @@ async function leader(core: Core) {
     raft_committed_index: 0,
     raft_applied_index: 0,
   };
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && ['', '1', 't', 'true', 'True', 'TRUE'].includes(value);
 }
 
 /** A share comes as hex (`keys`) or base64 (`keys_base64`), as Vault accepts both. */

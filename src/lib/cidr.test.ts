@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cidrMatcher, parseCidr, plainAddress } from './cidr.ts';
+import { cidrMatcher, cidrWithin, parseCidr, plainAddress } from './cidr.ts';
 import { BadRequestError } from './errors.ts';
 
 describe('CIDR lists', () => {
@@ -31,5 +31,17 @@ describe('CIDR lists', () => {
     assert.equal(inside('not-an-address'), false);
     assert.equal(cidrMatcher([])('203.0.113.9'), true);
     assert.equal(plainAddress('::ffff:10.0.0.1'), '10.0.0.1');
+  });
+});
+
+describe('cidrWithin', () => {
+  it('holds a network inside a wider one of the same family, never a wider one', () => {
+    assert.equal(cidrWithin('10.1.0.0/16', ['10.0.0.0/8']), true);
+    assert.equal(cidrWithin('10.1.2.3', ['10.1.0.0/16']), true);
+    assert.equal(cidrWithin('10.0.0.0/8', ['10.1.0.0/16']), false);
+    assert.equal(cidrWithin('11.0.0.0/16', ['10.0.0.0/8']), false);
+    assert.equal(cidrWithin('fd00::/16', ['fd00::/8']), true);
+    assert.equal(cidrWithin('10.0.0.0/8', ['::/0']), false);
+    assert.equal(cidrWithin('10.0.0.0/8', []), false);
   });
 });

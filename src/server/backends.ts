@@ -5,11 +5,13 @@ import { userpassBackend } from '../auth/userpass/backend.ts';
 import type { BackendFactory } from '../core/mounts.ts';
 import { cubbyholeBackend } from '../engines/cubbyhole/cubbyhole.ts';
 import { kvBackend } from '../engines/kv/index.ts';
+import { pkiBackend } from '../engines/pki/index.ts';
 
 export function secretEngines(): Map<string, BackendFactory> {
   return new Map<string, BackendFactory>([
     ['kv', (entry) => kvBackend(entry.options)],
     ['cubbyhole', () => cubbyholeBackend()],
+    ['pki', () => pkiBackend()],
   ]);
 }
 

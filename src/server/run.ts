@@ -4,6 +4,7 @@
  * that is initialised and unsealed with one key share, KV v2 at `secret/`.
  */
 import { readFileSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -15,9 +16,15 @@ import { Core } from '../core/core.ts';
 import { buildApiServer } from '../http/server.ts';
 import { createLogger } from '../lib/logger.ts';
 import { openStorage } from '../storage/index.ts';
+import { type RunningConfigStore, startConfigStore } from '../config-store/service.ts';
 import { startTelemetry } from '../telemetry/setup.ts';
 import { authMethods, secretEngines } from './backends.ts';
 import { MeteredStorage, STORAGE_OPERATIONS } from './metered-storage.ts';
+import {
+  bootstrapCertificate,
+  type ListenerCertRenewer,
+  startListenerCertRenewer,
+} from './pki-listener.ts';
 
 export interface RunningServer {
   core: Core;
@@ -73,17 +80,18 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   }
 
   const apps: FastifyInstance[] = [];
+  let configStore: RunningConfigStore | undefined;
+  const renewers: ListenerCertRenewer[] = [];
   let address = '';
   try {
     for (const listener of config.listeners) {
-      const tls = listener.tlsDisable
-        ? undefined
-        : { cert: readFileSync(listener.tlsCertFile!), key: readFileSync(listener.tlsKeyFile!) };
+      const tls = await listenerTls(listener, logger);
       const app = buildApiServer(core, {
         tls,
         maxRequestBytes: listener.maxRequestSize,
         unauthenticatedMetricsAccess: listener.telemetry.unauthenticatedMetricsAccess,
         trustedProxies: listener.xForwardedForAuthorizedAddrs,
+        haRedirect: config.disableClustering,
       });
       const { host, port } = splitAddress(listener.address);
       await app.listen({ host, port });
@@ -92,9 +100,32 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       const realPort = typeof bound === 'object' && bound ? bound.port : port;
       const shown = host.includes(':') ? `[${host}]` : host;
       address ||= `${tls ? 'https' : 'http'}://${shown}:${realPort}`;
+      // HA: what this node advertises to the others (api_addr, else where it listens).
+      if (apps.length === 1) {
+        const clusterAddr =
+          config.clusterAddr ??
+          (listener.clusterAddress ? `https://${listener.clusterAddress}` : undefined);
+        core.ha?.setAddresses(config.apiAddr ?? address, clusterAddr);
+      }
       logger.info({ address: listener.address, port: realPort, tls: Boolean(tls) }, 'listening');
+      if (listener.tlsPki && tls) {
+        renewers.push(
+          startListenerCertRenewer({
+            core,
+            server: app.server as unknown as TlsServer,
+            config: listener.tlsPki,
+            logger,
+            fallback: tls,
+          }),
+        );
+      }
+    }
+    // The Consul KV face, on its own listener (config_listener "tcp").
+    if (config.configListener) {
+      configStore = await startConfigStore(core, config.configListener, logger);
     }
   } catch (err) {
+    for (const r of renewers) r.stop();
     await Promise.allSettled(apps.map((a) => a.close()));
     await telemetry.close();
     await storage.close();
@@ -106,12 +137,34 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     address,
     dev,
     async close() {
+      for (const r of renewers) r.stop();
+      await configStore?.close();
       await Promise.allSettled(apps.map((a) => a.close()));
       if (!core.sealed) await core.sealNow();
       await telemetry.close();
       await storage.close();
     },
   };
+}
+
+/**
+ * The listener's TLS material: its files; with `tls_pki_mount` and no files,
+ * a self-signed bootstrap certificate until the PKI mount issues one.
+ */
+async function listenerTls(
+  listener: ServerConfig['listeners'][number],
+  logger: Logger,
+): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (listener.tlsDisable) return undefined;
+  if (listener.tlsCertFile !== undefined) {
+    return { cert: readFileSync(listener.tlsCertFile), key: readFileSync(listener.tlsKeyFile!) };
+  }
+  const boot = await bootstrapCertificate(listener.tlsPki!.commonName);
+  logger.warn(
+    { address: listener.address, fingerprint: boot.fingerprint },
+    'serving a self-signed bootstrap certificate until the pki mount issues the listener certificate',
+  );
+  return { cert: Buffer.from(boot.cert), key: Buffer.from(boot.key) };
 }
 
 export function splitAddress(address: string): { host: string; port: number } {

@@ -70,8 +70,14 @@ export interface WatchEvent {
 
 /** A lease-based leader lock shared by the nodes of one cluster. */
 export interface HALock {
-  /** Waits until this node holds the lock; resolves with a handle to release it. */
-  acquire(holderId: string, opts: { ttlMs: number; signal?: AbortSignal }): Promise<HeldLock>;
+  /**
+   * Waits until this node holds the lock; resolves with a handle to release it.
+   * `ttlMs` overrides the backend's configured lease (`lock_timeout`). While
+   * held, the backend fences this node's writes on the lock: once another node
+   * has taken it, they fail with `LockLostError` instead of landing.
+   * `signal` aborts the wait (the promise rejects).
+   */
+  acquire(holderId: string, opts: { ttlMs?: number; signal?: AbortSignal }): Promise<HeldLock>;
   /** Who holds the lock now, if anyone. */
   holder(): Promise<string | undefined>;
 }

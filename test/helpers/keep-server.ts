@@ -17,6 +17,8 @@ export interface KeepProcess {
   proc: ChildProcess;
   /** Every log line the server wrote, for assertions that nothing leaked. */
   output: string[];
+  /** `http://127.0.0.1:<port>` of the Consul KV face, when the server runs one. */
+  consulAddr?: string;
   stop(): Promise<void>;
 }
 
@@ -34,42 +36,76 @@ export async function startKeep(
     logLevel?: string;
     /** More settings inside the `listener "tcp"` block. */
     listenerExtra?: string;
+    /** Leave TLS on (the listener block must then say where its certificate comes from). */
+    tls?: boolean;
+    /** A whole `storage "..." { }` stanza, in place of `storage` (etcd, postgresql). */
+    storageStanza?: string;
+    /**
+     * Run the Consul KV face on a free port (`consulAddr`); a string adds
+     * settings inside its `config_listener "tcp"` block.
+     */
+    consul?: boolean | string;
   } = {},
 ): Promise<KeepProcess> {
   const dir = opts.dir ?? tempDir();
-  const storage =
-    opts.storage === 'inmem'
+  const storage = opts.storageStanza
+    ? opts.storageStanza
+    : opts.storage === 'inmem'
       ? 'storage "inmem" {}'
       : `storage "sqlite" {\n  path = "${join(dir, 'data')}"\n}`;
   const config = `${storage}
 listener "tcp" {
   address     = "127.0.0.1:0"
-  tls_disable = true
+  ${opts.tls ? '' : 'tls_disable = true'}
   ${opts.listenerExtra ?? ''}
 }
 ${opts.extraConfig ?? ''}
+${opts.consul ? `config_listener "tcp" {\n  address = "127.0.0.1:0"\n  ${opts.consul === true ? '' : opts.consul}\n}` : ''}
 `;
   writeFileSync(join(dir, 'keep.hcl'), config);
-  return spawnKeep(['server', `-config=${join(dir, 'keep.hcl')}`], dir, opts.logLevel);
+  const started = await spawnKeep(
+    ['server', `-config=${join(dir, 'keep.hcl')}`],
+    dir,
+    opts.logLevel,
+    Boolean(opts.consul),
+  );
+  if (opts.tls) started.addr = started.addr.replace('http://', 'https://');
+  return started;
 }
 
 /** Starts `keep server -dev` with a known root token. */
 export async function startDevKeep(rootToken = 'root'): Promise<KeepProcess> {
   const dir = tempDir();
   return spawnKeep(
-    ['server', '-dev', `-dev-root-token-id=${rootToken}`, '-dev-listen-address=127.0.0.1:0'],
+    [
+      'server',
+      '-dev',
+      `-dev-root-token-id=${rootToken}`,
+      '-dev-listen-address=127.0.0.1:0',
+      // Never the default 8500: parallel suites (or a real Consul agent) would collide.
+      '-dev-config-listen-address=127.0.0.1:0',
+    ],
     dir,
+    'info',
+    true,
   );
 }
 
-async function spawnKeep(args: string[], dir: string, logLevel = 'info'): Promise<KeepProcess> {
+async function spawnKeep(
+  args: string[],
+  dir: string,
+  logLevel = 'info',
+  expectConsul = false,
+): Promise<KeepProcess> {
   const proc = spawn(process.execPath, [KEEP_BIN, ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KEEP_LOG_LEVEL: logLevel },
   });
   const output: string[] = [];
+  let consulAddr: string | undefined;
   const addr = await new Promise<string>((resolveAddr, reject) => {
+    let apiAddr: string | undefined;
     const timer = setTimeout(
       () => reject(new Error(`server did not start:\n${output.join('\n')}`)),
       15000,
@@ -77,9 +113,12 @@ async function spawnKeep(args: string[], dir: string, logLevel = 'info'): Promis
     const onLine = (line: string) => {
       output.push(line);
       const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
-      if (m) {
+      if (m) apiAddr ??= `http://127.0.0.1:${m[1]}`;
+      const c = /"msg":"consul kv listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
+      if (c) consulAddr = `http://127.0.0.1:${c[1]}`;
+      if (apiAddr && (consulAddr || !expectConsul)) {
         clearTimeout(timer);
-        resolveAddr(`http://127.0.0.1:${m[1]}`);
+        resolveAddr(apiAddr);
       }
     };
     createInterface({ input: proc.stdout! }).on('line', onLine);
@@ -94,6 +133,7 @@ async function spawnKeep(args: string[], dir: string, logLevel = 'info'): Promis
     dir,
     proc,
     output,
+    consulAddr,
     async stop() {
       if (proc.exitCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));

@@ -105,7 +105,7 @@ export function approleBackend(opts: AppRoleBackendOptions = {}): Backend {
       fields: LOGIN_FIELDS,
       synopsis: 'Log in with a role ID and a secret ID.',
       description:
-        'Answers with a token carrying the role\'s token settings. Every refusal reads ' +
+        "Answers with a token carrying the role's token settings. Every refusal reads " +
         '"invalid role or secret ID", whichever part was wrong.',
       operations: { update: (req, f, ctx) => login(req, f, ctx, stateOf(ctx)) },
     },
@@ -199,7 +199,7 @@ export function approleBackend(opts: AppRoleBackendOptions = {}): Backend {
         ...SECRET_ID_FIELDS,
         secret_id: { type: 'string', description: 'The secret ID to register.' },
       },
-      synopsis: 'Register a secret ID of the caller\'s choosing for a role.',
+      synopsis: "Register a secret ID of the caller's choosing for a role.",
       operations: { update: issue(true) },
     },
     {
@@ -305,9 +305,10 @@ export function approleBackend(opts: AppRoleBackendOptions = {}): Backend {
       stateOf(ctx);
     },
     cleanup: async () => {
-      // Last uses noted in memory reach storage before the instance goes.
+      // Last uses noted in memory reach storage before the instance goes. A
+      // running tidy is not waited for: each of its deletes is a whole
+      // transaction, so one cut short by the seal leaves nothing half done.
       await state?.store.flushLastUse();
-      await tidying;
       state?.store.close();
       state = undefined;
     },

@@ -63,7 +63,10 @@ export const SECRET_ID_FIELDS: FieldSchemas = {
     type: 'int',
     description: "Logins allowed; 0 takes the role's secret_id_num_uses.",
   },
-  ttl: { type: 'duration', description: "Life of the secret ID; 0 takes the role's secret_id_ttl." },
+  ttl: {
+    type: 'duration',
+    description: "Life of the secret ID; 0 takes the role's secret_id_ttl.",
+  },
 };
 
 /** Vault's bounds on identity metadata, applied to secret ID metadata too. */
@@ -109,7 +112,13 @@ export function secretIdParams(f: FieldData, role: RoleEntry): SecretIdParams {
     throw new BadRequestError("ttl cannot be longer than the role's secret_id_ttl");
   }
 
-  return { metadata: parseMetadata(f.raw.metadata), cidrList, tokenBoundCidrs, numUses, ttlSeconds };
+  return {
+    metadata: parseMetadata(f.raw.metadata),
+    cidrList,
+    tokenBoundCidrs,
+    numUses,
+    ttlSeconds,
+  };
 }
 
 /**
@@ -144,7 +153,9 @@ export function parseMetadata(raw: unknown): Record<string, string> {
   const out: Array<[string, string]> = [];
   for (const [key, v] of entries) {
     if (typeof v !== 'string') {
-      throw new BadRequestError(`failed to parse metadata: the value of "${clip(key)}" is not a string`);
+      throw new BadRequestError(
+        `failed to parse metadata: the value of "${clip(key)}" is not a string`,
+      );
     }
     if (key === '' || key.length > MAX_METADATA_KEY_LENGTH) {
       throw new BadRequestError(
@@ -198,7 +209,9 @@ export function describeSecretId(
     secret_id_num_uses: entry.numUses,
     secret_id_ttl: entry.ttlSeconds,
     creation_time: new Date(entry.creationTimeMs).toISOString(),
-    expiration_time: entry.expirationTimeMs ? new Date(entry.expirationTimeMs).toISOString() : NEVER,
+    expiration_time: entry.expirationTimeMs
+      ? new Date(entry.expirationTimeMs).toISOString()
+      : NEVER,
     last_updated_time: new Date(entry.lastUpdatedTimeMs).toISOString(),
     ...describeLastUse(latestUse(stored, unflushed)),
   };

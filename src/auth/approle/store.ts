@@ -193,7 +193,9 @@ export class AppRoleStore {
 
   /** The entry behind an accessor, if it belongs to `roleName`. */
   async readByAccessor(roleName: string, accessor: string): Promise<SecretIdEntry | undefined> {
-    const index = await this.#readJson<AccessorIndex>(ACCESSOR_PREFIX + (await this.#hash(accessor)));
+    const index = await this.#readJson<AccessorIndex>(
+      ACCESSOR_PREFIX + (await this.#hash(accessor)),
+    );
     if (!index || index.roleName !== roleName) return undefined;
     return this.#readJson<SecretIdEntry>(secretIdKey(roleName, index.secretIdHash));
   }
@@ -338,7 +340,10 @@ export class AppRoleStore {
     await this.#locks.run(key, async () => {
       const entry = await this.#readJson<SecretIdEntry>(key);
       if (!entry || (entry.lastUsedTimeMs ?? 0) >= use.timeMs) return;
-      await this.storage.put(key, json({ ...entry, lastUsedTimeMs: use.timeMs, lastUsedAddr: use.addr }));
+      await this.storage.put(
+        key,
+        json({ ...entry, lastUsedTimeMs: use.timeMs, lastUsedAddr: use.addr }),
+      );
     });
   }
 

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type {
-  Backend,
-  BackendContext,
-  LogicalResponse,
-  Operation,
-} from '../../framework/types.ts';
+import type { Backend, BackendContext, LogicalResponse, Operation } from '../../framework/types.ts';
 import { KeepError } from '../../lib/errors.ts';
 import { MemoryStorage } from '../../storage/memory.ts';
 import { githubBackend } from './backend.ts';
@@ -130,7 +125,10 @@ describe('github auth method', () => {
       organization: 'nope',
       base_url: gh.baseUrl,
     });
-    assert.deepEqual([unknown.status, unknown.message], [400, 'organization "nope" was not found on GitHub']);
+    assert.deepEqual(
+      [unknown.status, unknown.message],
+      [400, 'organization "nope" was not found on GitHub'],
+    );
     for (const base_url of ['not a url', 'ftp://x/', 'https://user:pw@ghe.example/api/v3/']) {
       const err = await refused('update', 'config', { organization: 'acme', base_url });
       assert.equal(err.status, 400, base_url);
@@ -170,15 +168,19 @@ describe('github auth method', () => {
     ]);
     assert.deepEqual(resp?.auth?.metadata, { username: 'Alice', org: 'acme' });
     assert.equal(resp?.auth?.displayName, 'Alice');
-    assert.equal(counters.get('keep.auth.login.success'), 1);
-    assert.equal(JSON.stringify(resp).includes('ghp_alice'), false, 'the GitHub token is not echoed');
+    assert.equal(counters.get('keep.github.login.success'), 1);
+    assert.equal(
+      JSON.stringify(resp).includes('ghp_alice'),
+      false,
+      'the GitHub token is not echoed',
+    );
   });
 
   it('refuses a token GitHub rejects with a 400, and stores nothing of it', async () => {
     await configure();
     const err = await refused('update', 'login', { token: 'ghp_wrong' });
     assert.deepEqual([err.status, err.message], [400, 'invalid GitHub token: GitHub answered 401']);
-    assert.equal(counters.get('keep.auth.login.failure'), 1);
+    assert.equal(counters.get('keep.github.login.failure'), 1);
     assert.deepEqual(await storage.list(''), ['config']);
   });
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KeepError } from '../../lib/errors.ts';
+import type { KeepError } from '../../lib/errors.ts';
 import { GithubClient, nextPage } from './client.ts';
 import { type FakeGithub, startFakeGithub } from './fake-github.ts';
 
@@ -17,7 +17,7 @@ describe('GithubClient against a GitHub stand-in', () => {
       maxPerPage: 2,
       prefix: '/api/v3',
       users: {
-        'ghp_alice': {
+        ghp_alice: {
           login: 'Alice',
           id: 1,
           orgs: [OTHER, ACME],
@@ -58,7 +58,10 @@ describe('GithubClient against a GitHub stand-in', () => {
         '/api/v3/user/teams?per_page=100&page=3',
       ],
     );
-    assert.ok(gh.requests.every((r) => !r.url.includes('ghp_alice')), 'the token is never in a URL');
+    assert.ok(
+      gh.requests.every((r) => !r.url.includes('ghp_alice')),
+      'the token is never in a URL',
+    );
     assert.equal(teamPages[0]!.authorization, 'Bearer ghp_alice');
   });
 

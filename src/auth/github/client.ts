@@ -75,7 +75,11 @@ export class GithubClient {
       if (typeof t.name !== 'string' || typeof t.slug !== 'string') {
         throw unexpected('user/teams');
       }
-      return { name: t.name, slug: t.slug, organization: checkAccount(t.organization, 'user/teams') };
+      return {
+        name: t.name,
+        slug: t.slug,
+        organization: checkAccount(t.organization, 'user/teams'),
+      };
     });
   }
 
@@ -97,7 +101,9 @@ export class GithubClient {
       if (next === undefined || next <= page) return items;
       page = next;
     }
-    throw new GithubUnavailableError(`GitHub's ${path} list has more than ${this.#opts.maxPages} pages`);
+    throw new GithubUnavailableError(
+      `GitHub's ${path} list has more than ${this.#opts.maxPages} pages`,
+    );
   }
 
   async #get(path: string): Promise<unknown> {
@@ -186,7 +192,8 @@ function statusError(status: number, path: string, text: string): KeepError {
   if (status === 401) return new BadRequestError('invalid GitHub token: GitHub answered 401');
   const message = githubMessage(text);
   const said = message ? `: ${message}` : '';
-  if (status >= 500) return new GithubUnavailableError(`GitHub answered ${status} for /${path}${said}`);
+  if (status >= 500)
+    return new GithubUnavailableError(`GitHub answered ${status} for /${path}${said}`);
   return new BadRequestError(`GitHub answered ${status} for /${path}${said}`);
 }
 

@@ -5,8 +5,8 @@
  */
 import type { PathSpec } from '../../framework/backend.ts';
 import type { FieldData } from '../../framework/fields.ts';
-import type { Storage } from '../../storage/types.ts';
 import { BadRequestError } from '../../lib/errors.ts';
+import type { Storage } from '../../storage/types.ts';
 import {
   DEFAULT_TOKEN_SETTINGS,
   describeTokenSettings,
@@ -90,7 +90,9 @@ export function configPath(limits: ClientLimits): PathSpec {
 }
 
 function nextConfig(f: FieldData, current: GithubConfig | undefined): GithubConfig {
-  const organization = f.has('organization') ? f.string('organization').trim() : current?.organization;
+  const organization = f.has('organization')
+    ? f.string('organization').trim()
+    : current?.organization;
   if (!organization) throw new BadRequestError('organization is a required parameter');
 
   // A new organization name without an id means a new lookup, not the old org's id.
@@ -102,7 +104,9 @@ function nextConfig(f: FieldData, current: GithubConfig | undefined): GithubConf
   return {
     organization,
     organization_id: organizationId,
-    base_url: f.has('base_url') ? normaliseBaseUrl(f.string('base_url')) : (current?.base_url ?? ''),
+    base_url: f.has('base_url')
+      ? normaliseBaseUrl(f.string('base_url'))
+      : (current?.base_url ?? ''),
     token: updateTokenSettings(f, current?.token ?? DEFAULT_TOKEN_SETTINGS),
   };
 }

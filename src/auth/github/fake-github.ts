@@ -67,7 +67,11 @@ export async function startFakeGithub(opts: FakeGithubOptions): Promise<FakeGith
   let origin = '';
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+    });
     const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       const text = JSON.stringify(body);
       res.writeHead(status, {
@@ -85,7 +89,8 @@ export async function startFakeGithub(opts: FakeGithubOptions): Promise<FakeGith
       });
       res.end(text);
     };
-    const notFound = () => send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+    const notFound = () =>
+      send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
 
     if (req.method !== 'GET' || !url.pathname.startsWith(`${prefix}/`)) return notFound();
     const path = url.pathname.slice(prefix.length);
@@ -104,15 +109,26 @@ export async function startFakeGithub(opts: FakeGithubOptions): Promise<FakeGith
     const api = origin + prefix;
     if (path === '/user') return send(200, userFull(user!, api));
     if (path === '/user/orgs') {
-      return sendPage(url, api, user!.orgs.map((o) => orgSummary(o, api)));
+      return sendPage(
+        url,
+        api,
+        user!.orgs.map((o) => orgSummary(o, api)),
+      );
     }
     if (path === '/user/teams') {
-      return sendPage(url, api, user!.teams.map((t, i) => teamFull(t, i, api)));
+      return sendPage(
+        url,
+        api,
+        user!.teams.map((t, i) => teamFull(t, i, api)),
+      );
     }
     return notFound();
 
     function sendPage(url: URL, api: string, all: unknown[]) {
-      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), opts.maxPerPage ?? 100);
+      const perPage = Math.min(
+        Number(url.searchParams.get('per_page') ?? 30),
+        opts.maxPerPage ?? 100,
+      );
       const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
       const last = Math.max(1, Math.ceil(all.length / perPage));
       const at = (n: number) => {

@@ -22,8 +22,9 @@ import { mappedPolicies } from './maps.ts';
 /** Classic tokens are 40 characters, fine-grained ones under 100; nothing real is longer. */
 const MAX_TOKEN_CHARS = 1024;
 
+/** Counters on the core's metrics registry: keep.github.login.success and .failure. */
 function count(ctx: BackendContext, name: string): void {
-  ctx.system.metrics?.incr(`keep.auth.${name}`, 1, { method: 'github', mount: ctx.mount.path });
+  ctx.system.metrics?.incr(`keep.github.${name}`, 1, { mount: ctx.mount.path });
 }
 
 export function loginPath(limits: ClientLimits): PathSpec {

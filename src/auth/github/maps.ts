@@ -5,8 +5,8 @@
  * applies to everyone who logs in, as in Vault's github method.
  */
 import type { PathSpec } from '../../framework/backend.ts';
-import type { Storage } from '../../storage/types.ts';
 import { BadRequestError, NotFoundError } from '../../lib/errors.ts';
+import type { Storage } from '../../storage/types.ts';
 
 export type MapKind = 'teams' | 'users';
 
@@ -68,8 +68,10 @@ export function mapPaths(kind: MapKind): PathSpec[] {
       exists: async (_req, f, ctx) =>
         (await loadMapping(ctx.storage, kind, f.string('key'))) !== undefined,
       operations: {
-        create: async (_req, f, ctx) => writeMapping(ctx.storage, kind, f.string('key'), f.string('value')),
-        update: async (_req, f, ctx) => writeMapping(ctx.storage, kind, f.string('key'), f.string('value')),
+        create: async (_req, f, ctx) =>
+          writeMapping(ctx.storage, kind, f.string('key'), f.string('value')),
+        update: async (_req, f, ctx) =>
+          writeMapping(ctx.storage, kind, f.string('key'), f.string('value')),
         read: async (_req, f, ctx) => {
           const mapping = await loadMapping(ctx.storage, kind, f.string('key'));
           if (!mapping) throw new NotFoundError();

@@ -63,7 +63,9 @@ export function tokenBackend(tokens: TokenApi, opts: TokenBackendOptions): Backe
 
   const lookupSelf = async (req: LogicalRequest, _f: FieldData, ctx: BackendContext) => {
     const entry = await callerEntry(tokens, req, { includePending: true });
-    return { data: lookupData(entry, req.clientToken ?? '', nowMs(ctx), tokens.unflushedUse(entry)) };
+    return {
+      data: lookupData(entry, req.clientToken ?? '', nowMs(ctx), tokens.unflushedUse(entry)),
+    };
   };
 
   const paths: PathSpec[] = [

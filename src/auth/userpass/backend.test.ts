@@ -5,6 +5,7 @@ import type {
   BackendContext,
   LogicalResponse,
   Operation,
+  UserLockoutConfig,
 } from '../../framework/types.ts';
 import { KeepError } from '../../lib/errors.ts';
 import { MemoryStorage } from '../../storage/memory.ts';
@@ -48,7 +49,10 @@ interface Harness {
   ): Promise<KeepError>;
 }
 
-async function harness(kdfOverride?: PasswordKdf): Promise<Harness> {
+async function harness(
+  kdfOverride?: PasswordKdf,
+  userLockout?: UserLockoutConfig,
+): Promise<Harness> {
   const { kdf, verified } = recordingKdf(kdfOverride);
   const clock = { ms: 1_000_000 };
   const backend = userpassBackend({ kdf, now: () => clock.ms });
@@ -65,6 +69,7 @@ async function harness(kdfOverride?: PasswordKdf): Promise<Harness> {
       options: {},
       defaultLeaseTtlSeconds: 0,
       maxLeaseTtlSeconds: 0,
+      userLockout,
     },
     system: {
       defaultLeaseTtlSeconds: 2_764_800,
@@ -72,14 +77,13 @@ async function harness(kdfOverride?: PasswordKdf): Promise<Harness> {
       now: () => new Date(clock.ms),
       metrics: {
         incr(name, value = 1, labels) {
-          const key = `${name}{${labels?.method},${labels?.mount}}`;
+          const key = `${name}{${labels?.mount}}`;
           counters.set(key, (counters.get(key) ?? 0) + value);
         },
         timing() {},
       },
     },
   };
-  await backend.initialize?.(ctx);
   const send: Harness['send'] = async (op, path, data = {}, remoteAddr = '10.0.0.7') => {
     const req = {
       id: 'r',
@@ -109,7 +113,7 @@ async function harness(kdfOverride?: PasswordKdf): Promise<Harness> {
   return { backend, ctx, storage, verified, dummy: kdf.dummy(), counters, clock, send, refused };
 }
 
-const METRIC = (name: string) => `keep.auth.${name}{userpass,auth/userpass/}`;
+const METRIC = (name: string) => `keep.userpass.${name}{auth/userpass/}`;
 
 describe('userpass users', () => {
   let h: Harness;
@@ -270,15 +274,11 @@ describe('userpass login', () => {
 });
 
 describe('userpass lockout', () => {
+  const lockout = { threshold: 3, durationSeconds: 60, counterResetSeconds: 30 };
   let h: Harness;
   beforeEach(async () => {
-    h = await harness();
+    h = await harness(undefined, lockout);
     await h.send('update', 'users/alice', { password: 'pw-alice' });
-    await h.send('update', 'config/lockout', {
-      lockout_threshold: 3,
-      lockout_duration: '60s',
-      lockout_counter_reset: '30s',
-    });
   });
 
   it('locks an account after the threshold, answers 403 without checking passwords, and lifts', async () => {
@@ -291,7 +291,7 @@ describe('userpass lockout', () => {
     assert.deepEqual([locked.status, locked.message], [403, 'permission denied']);
     assert.equal(h.verified.length, checks, 'a locked account costs no KDF work');
     assert.equal(h.counters.get(METRIC('lockout.engaged')), 1);
-    assert.equal(h.counters.get(METRIC('login.locked_out')), 1);
+    assert.equal(h.counters.get(METRIC('login.locked')), 1);
 
     h.clock.ms += 61_000;
     assert.ok(await h.send('update', 'login/alice', { password: 'pw-alice' }, '10.9.9.9'));
@@ -313,47 +313,34 @@ describe('userpass lockout', () => {
     assert.equal((await h.refused('update', 'login/ghost', { password: 'x' })).status, 403);
   });
 
-  it('is configured at config/lockout, and can be disabled', async () => {
-    const read = await h.send('read', 'config/lockout');
-    assert.deepEqual(read?.data, {
-      lockout_threshold: 3,
-      lockout_duration: 60,
-      lockout_counter_reset: 30,
-      lockout_disable: false,
-    });
-    assert.equal((await h.refused('update', 'config/lockout', { lockout_threshold: 0 })).status, 400);
-
-    await h.send('update', 'config/lockout', { lockout_disable: true });
+  it("follows the mount's user_lockout_config as it is tuned, and can be disabled", async () => {
+    h.ctx.mount.userLockout = { disable: true };
     for (let i = 0; i < 5; i++) await h.refused('update', 'login/alice', { password: 'bad' });
     assert.ok(await h.send('update', 'login/alice', { password: 'pw-alice' }));
+
+    h.ctx.mount.userLockout = { threshold: 1 };
+    await h.refused('update', 'login/alice', { password: 'bad' });
+    const err = await h.refused('update', 'login/alice', { password: 'pw-alice' });
+    assert.equal(err.status, 403, 'one failure locks now');
   });
 
-  it('starts with Vault defaults, 5 failures, before anything is configured', async () => {
+  it("uses Vault's defaults without a user_lockout_config: 5 failures lock", async () => {
     const fresh = await harness();
-    const read = await fresh.send('read', 'config/lockout');
-    assert.deepEqual(read?.data, {
-      lockout_threshold: 5,
-      lockout_duration: 900,
-      lockout_counter_reset: 900,
-      lockout_disable: false,
-    });
+    await fresh.send('update', 'users/alice', { password: 'pw' });
+    for (let i = 0; i < 4; i++) await fresh.refused('update', 'login/alice', { password: 'x' });
+    assert.ok(await fresh.send('update', 'login/alice', { password: 'pw' }), 'four do not');
+    for (let i = 0; i < 5; i++) await fresh.refused('update', 'login/alice', { password: 'x' });
+    assert.equal((await fresh.refused('update', 'login/alice', { password: 'pw' })).status, 403);
+    fresh.clock.ms += 15 * 60_000 + 1;
+    assert.ok(await fresh.send('update', 'login/alice', { password: 'pw' }), '15 minutes later');
   });
 
-  it('keeps the settings across a new backend instance (a seal and unseal)', async () => {
-    const again = userpassBackend({ kdf: scryptKdf({ logN: 10, r: 1, p: 1 }) });
-    await again.initialize?.(h.ctx);
-    const req = {
-      id: 'r',
-      operation: 'read' as const,
-      path: 'auth/userpass/config/lockout',
-      relPath: 'config/lockout',
-      mountPoint: 'auth/userpass/',
-      data: {},
-      query: {},
-      remoteAddr: '10.0.0.7',
-      headers: {},
-    };
-    const read = await again.handle(req, h.ctx);
-    assert.equal(read?.data?.lockout_threshold, 3);
+  it('clears the lock of an account that is deleted', async () => {
+    for (let i = 0; i < 3; i++) {
+      await h.refused('update', 'login/alice', { password: 'bad' }, `10.2.0.${i}`);
+    }
+    await h.send('delete', 'users/alice');
+    await h.send('update', 'users/alice', { password: 'new' });
+    assert.ok(await h.send('update', 'login/alice', { password: 'new' }, '10.3.0.1'));
   });
 });

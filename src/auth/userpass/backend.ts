@@ -6,13 +6,7 @@
 import { defineBackend } from '../../framework/backend.ts';
 import type { Backend } from '../../framework/types.ts';
 import { LoginLockout } from '../lockout.ts';
-import {
-  accountKey,
-  DEFAULT_LOCKOUT_CONFIG,
-  loadLockoutConfig,
-  lockoutSettings,
-  loginPaths,
-} from './login.ts';
+import { accountKey, loginPath } from './login.ts';
 import { type PasswordKdf, scryptKdf } from './password.ts';
 import { userPaths } from './users.ts';
 
@@ -25,24 +19,19 @@ export interface UserpassOptions {
 
 const HELP =
   'The userpass auth method lets users log in with a username and password. Passwords ' +
-  'are stored as salted scrypt hashes; failed logins lock an account and the client ' +
-  'address for a while.';
+  'are stored as salted scrypt hashes. Failed logins lock an account and the client ' +
+  "address for a while, as the mount's user_lockout_config says (sys/auth/<path>/tune).";
 
 export function userpassBackend(opts: UserpassOptions = {}): Backend {
   const kdf = opts.kdf ?? scryptKdf();
-  // One table per mount, in memory on this node, as Vault keeps its counters.
-  const lockout = new LoginLockout(lockoutSettings(DEFAULT_LOCKOUT_CONFIG), { now: opts.now });
+  // One table per mount, in memory on this node, as Vault keeps its counters; each
+  // login applies the mount's current user_lockout_config before counting.
+  const lockout = new LoginLockout(undefined, { now: opts.now });
 
   return defineBackend({
     type: 'userpass',
     help: HELP,
     unauthenticatedPaths: ['login/*'],
-    paths: [
-      ...userPaths(kdf, (name) => lockout.unlock(accountKey(name))),
-      ...loginPaths(kdf, lockout),
-    ],
-    async initialize(ctx) {
-      lockout.settings = lockoutSettings(await loadLockoutConfig(ctx));
-    },
+    paths: [...userPaths(kdf, (name) => lockout.unlock(accountKey(name))), loginPath(kdf, lockout)],
   });
 }

@@ -5,8 +5,8 @@
  */
 import type { PathSpec } from '../../framework/backend.ts';
 import { FieldData, type FieldSchemas } from '../../framework/fields.ts';
-import type { Storage } from '../../storage/types.ts';
 import { BadRequestError, NotFoundError } from '../../lib/errors.ts';
+import type { Storage } from '../../storage/types.ts';
 import {
   describeTokenSettings,
   TOKEN_FIELDS,

@@ -52,7 +52,7 @@ describe('keep login -method=userpass', () => {
     const r = await login(['-method=userpass', 'username=alice', 'password=s3cret']);
     assert.equal(r.code, 0, r.io.err);
     assert.deepEqual(r.sent, [
-      { method: 'POST', path: '/v1/auth/userpass/login/alice', body: { password: 's3cret' } },
+      { method: 'PUT', path: '/v1/auth/userpass/login/alice', body: { password: 's3cret' } },
     ]);
     const file = join(r.home, '.keep-token');
     assert.equal(readFileSync(file, 'utf8'), 'hvs.from-login');
@@ -76,7 +76,13 @@ describe('keep login -method=userpass', () => {
   it('logs in at another mount with -path, and mount= wins over -path', async () => {
     let r = await login(['-method=userpass', '-path=corp/', 'username=bob', 'password=x']);
     assert.equal(r.sent[0]?.path, '/v1/auth/corp/login/bob');
-    r = await login(['-method=userpass', '-path=corp', 'mount=other', 'username=bob', 'password=x']);
+    r = await login([
+      '-method=userpass',
+      '-path=corp',
+      'mount=other',
+      'username=bob',
+      'password=x',
+    ]);
     assert.equal(r.sent[0]?.path, '/v1/auth/other/login/bob');
   });
 
@@ -100,7 +106,7 @@ describe('keep login -method=github', () => {
     const r = await login(['-method=github', 'token=ghp_abc']);
     assert.equal(r.code, 0, r.io.err);
     assert.deepEqual(r.sent, [
-      { method: 'POST', path: '/v1/auth/github/login', body: { token: 'ghp_abc' } },
+      { method: 'PUT', path: '/v1/auth/github/login', body: { token: 'ghp_abc' } },
     ]);
     assert.equal(r.io.out.includes('ghp_abc'), false, 'the GitHub token is not printed');
   });
@@ -121,7 +127,7 @@ describe('keep login -method=github', () => {
       stdin: 'ghp_piped\n',
     });
     assert.deepEqual(r.sent, [
-      { method: 'POST', path: '/v1/auth/github-prod/login', body: { token: 'ghp_piped' } },
+      { method: 'PUT', path: '/v1/auth/github-prod/login', body: { token: 'ghp_piped' } },
     ]);
   });
 

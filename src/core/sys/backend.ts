@@ -8,6 +8,7 @@ import type { Backend } from '../../framework/types.ts';
 import { BadRequestError, PermissionDeniedError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
 import { auditPaths } from './audit.ts';
+import { haPaths } from './ha.ts';
 import { loggerPaths } from './loggers.ts';
 import { metricsPaths } from './metrics.ts';
 import { describeMount, mountPaths } from './mounts.ts';
@@ -40,6 +41,7 @@ export function sysBackend(core: Core): Backend {
       ...metricsPaths(core.metrics),
       ...loggerPaths(core),
       ...keyPaths(core),
+      ...haPaths(core),
       ...internalUiPaths(core),
     ],
   });

@@ -28,8 +28,7 @@ export function policyPaths(core: Core): PathSpec[] {
           return { legacyTopLevel: true, data: { name: policy.name, rules: policy.raw } };
         },
         update: async (_req, f) => {
-          const text = f.string('policy') || f.string('rules');
-          await store().put(f.string('name'), text);
+          await store().put(f.string('name'), policyText(f.string('policy') || f.string('rules')));
           return undefined;
         },
         delete: async (_req, f) => {
@@ -57,9 +56,7 @@ export function policyPaths(core: Core): PathSpec[] {
           return { data: { name: policy.name, policy: policy.raw } };
         },
         update: async (_req, f) => {
-          if (!f.has('policy'))
-            throw new BadRequestError("'policy' parameter not supplied or empty");
-          await store().put(f.string('name'), f.string('policy'));
+          await store().put(f.string('name'), policyText(f.string('policy')));
           return undefined;
         },
         delete: async (_req, f) => {
@@ -121,4 +118,19 @@ function capabilitiesPath(core: Core, pattern: string, source: PolicySource): Pa
       },
     },
   };
+}
+
+/**
+ * The policy text of a write. As in Vault, an empty policy is refused and a
+ * base64-encoded one is accepted (some tools send policies that way).
+ */
+export function policyText(value: string): string {
+  const text = value.trim();
+  if (text === '') throw new BadRequestError("'policy' parameter not supplied or empty");
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0) {
+    const decoded = Buffer.from(text, 'base64').toString('utf8');
+    // Only a decoding that reads as a policy document counts: HCL or JSON.
+    if (/\bpath\b|^\s*\{/.test(decoded) && !decoded.includes('\uFFFD')) return decoded;
+  }
+  return value;
 }
