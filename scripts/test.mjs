@@ -2,7 +2,8 @@
 // Node 20's runner neither expands globs nor finds .ts files by itself, so
 // the list is built here; an empty list is an error, never a green run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function findTests(dir, out = []) {
@@ -62,9 +63,13 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// Every temporary file and folder the tests make goes under one directory,
+// removed afterwards, so a run leaves nothing behind in /tmp.
+const scratch = mkdtempSync(join(tmpdir(), 'keep-tests-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } },
 );
+rmSync(scratch, { recursive: true, force: true });
 process.exit(result.status ?? 1);
