@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { consul, initKeep, tokenWithPolicy } from './helpers/consul-kit.ts';
@@ -54,7 +55,13 @@ describe('python3-consul against the Consul face', { skip }, () => {
   it('runs the whole flow a Consul user would', async () => {
     const url = new URL(server.consulAddr!);
     const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(SYSTEM_PYTHON, [SCRIPT, url.hostname, url.port, writer.token, reader.token]);
+      const child = spawn(SYSTEM_PYTHON, [
+        SCRIPT,
+        url.hostname,
+        url.port,
+        writer.token,
+        reader.token,
+      ]);
       let out = '';
       let err = '';
       child.stdout.on('data', (c) => {
@@ -86,7 +93,9 @@ describe('python3-consul against the Consul face', { skip }, () => {
   });
 
   it('kept the history of every change with its author, never the token', async () => {
-    const res = await consul(server, 'GET', '/v1/keep/history/app/db/host', { token: writer.token });
+    const res = await consul(server, 'GET', '/v1/keep/history/app/db/host', {
+      token: writer.token,
+    });
     assert.equal(res.status, 200, res.text);
     const entries = JSON.parse(res.text) as {
       action: string;
@@ -111,6 +120,18 @@ describe('python3-consul against the Consul face', { skip }, () => {
       token: reader.token,
     });
     assert.deepEqual(JSON.parse(mine.text), []);
+  });
+
+  // Key names are storage paths, readable there as every Keep path is; values are not.
+  it('stored values, history and sessions only as barrier ciphertext', () => {
+    const dataDir = join(dir, 'data');
+    const files = readdirSync(dataDir).map((f) => readFileSync(join(dataDir, f)));
+    assert.ok(files.length > 0);
+    for (const plain of ['db1.internal', 'db2.internal', 'worker-1']) {
+      for (const form of [plain, Buffer.from(plain).toString('base64')]) {
+        assert.ok(!files.some((f) => f.includes(form)), `${form} is readable in the SQLite files`);
+      }
+    }
   });
 
   it('logged requests with the ?token= value hidden', () => {

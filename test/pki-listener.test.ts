@@ -67,7 +67,8 @@ describe('a listener certificate issued and renewed from Keep PKI', () => {
       storage: 'inmem',
       dir,
       tls: true,
-      listenerExtra: 'tls_pki_mount = "pki"\n  tls_pki_role = "listener"\n  tls_pki_common_name = "localhost"',
+      listenerExtra:
+        'tls_pki_mount = "pki"\n  tls_pki_role = "listener"\n  tls_pki_common_name = "localhost"',
     });
   });
 
@@ -94,19 +95,38 @@ describe('a listener certificate issued and renewed from Keep PKI', () => {
       insecure: true,
     });
     token = String(init.body.root_token);
-    await request(`${server.addr}/v1/sys/unseal`, { method: 'PUT', body: { key: (init.body.keys as string[])[0] }, insecure: true });
+    await request(`${server.addr}/v1/sys/unseal`, {
+      method: 'PUT',
+      body: { key: (init.body.keys as string[])[0] },
+      insecure: true,
+    });
     const write = (path: string, body: unknown) =>
       request(`${server.addr}/v1/${path}`, { method: 'POST', body, token, insecure: true });
-    assert.equal((await write('sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '87600h' } })).status, 204);
-    const root = await write('pki/root/generate/internal', { common_name: 'Listener Root', key_type: 'ec', ttl: '8760h' });
+    assert.equal(
+      (await write('sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '87600h' } })).status,
+      204,
+    );
+    const root = await write('pki/root/generate/internal', {
+      common_name: 'Listener Root',
+      key_type: 'ec',
+      ttl: '8760h',
+    });
     rootPem = String((root.body.data as Record<string, unknown>).certificate);
-    const role = await write('pki/roles/listener', { allowed_domains: 'localhost', allow_bare_domains: true, key_type: 'ec', ttl: '12s', max_ttl: '12s' });
+    const role = await write('pki/roles/listener', {
+      allowed_domains: 'localhost',
+      allow_bare_domains: true,
+      key_type: 'ec',
+      ttl: '12s',
+      max_ttl: '12s',
+    });
     assert.equal(role.status, 200);
 
     const deadline = Date.now() + 10_000;
     let answer: Answer | undefined;
     while (Date.now() < deadline) {
-      answer = await request(`${server.addr}/v1/sys/health`, { ca: rootPem }).catch(() => undefined);
+      answer = await request(`${server.addr}/v1/sys/health`, { ca: rootPem }).catch(
+        () => undefined,
+      );
       if (answer) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -127,7 +147,10 @@ describe('a listener certificate issued and renewed from Keep PKI', () => {
       requests++;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(serials.size >= 3, `saw serials ${[...serials].join(', ')} over ${requests} requests`);
+    assert.ok(
+      serials.size >= 3,
+      `saw serials ${[...serials].join(', ')} over ${requests} requests`,
+    );
     assert.equal(server.output.join('\n').includes('PRIVATE KEY'), false);
   });
 });

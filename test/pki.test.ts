@@ -506,15 +506,34 @@ describe('PKI engine on the real server', { skip }, () => {
     const out = join(dir, 'cli');
     mkdirSync(out);
     const env = { ...process.env, KEEP_ADDR: server.addr, KEEP_TOKEN: TOKEN };
-    const keep = (...args: string[]) => spawnSync(process.execPath, [KEEP_BIN, ...args], { encoding: 'utf8', env });
-    const issued = keep('pki', 'issue', '-format=json', `-out-dir=${out}`, '-alt-names=cli2.example.com', '-ttl=2h', 'web', 'cli.example.com');
+    const keep = (...args: string[]) =>
+      spawnSync(process.execPath, [KEEP_BIN, ...args], { encoding: 'utf8', env });
+    const issued = keep(
+      'pki',
+      'issue',
+      '-format=json',
+      `-out-dir=${out}`,
+      '-alt-names=cli2.example.com',
+      '-ttl=2h',
+      'web',
+      'cli.example.com',
+    );
     assert.equal(issued.status, 0, issued.stderr);
     const summary = JSON.parse(issued.stdout);
     assert.equal(statSync(join(out, 'cli.example.com.key')).mode & 0o777, 0o600);
     assert.equal(statSync(join(out, 'cli.example.com.crt')).mode & 0o777, 0o644);
-    const v = openssl('verify', '-CAfile', join(out, 'cli.example.com-chain.crt'), join(out, 'cli.example.com.crt'));
+    const v = openssl(
+      'verify',
+      '-CAfile',
+      join(out, 'cli.example.com-chain.crt'),
+      join(out, 'cli.example.com.crt'),
+    );
     assert.equal(v.code, 0, v.out);
-    assert.match(openssl('x509', '-in', join(out, 'cli.example.com.crt'), '-noout', '-ext', 'subjectAltName').out, /DNS:cli\.example\.com, DNS:cli2\.example\.com/);
+    assert.match(
+      openssl('x509', '-in', join(out, 'cli.example.com.crt'), '-noout', '-ext', 'subjectAltName')
+        .out,
+      /DNS:cli\.example\.com, DNS:cli2\.example\.com/,
+    );
     assert.equal(openssl('pkey', '-in', join(out, 'cli.example.com.key'), '-noout').code, 0);
     // A second issue to the same files is refused unless -force.
     assert.equal(keep('pki', 'issue', `-out-dir=${out}`, 'web', 'cli.example.com').status, 1);
@@ -523,7 +542,11 @@ describe('PKI engine on the real server', { skip }, () => {
     const revoked = keep('pki', 'revoke', summary.serial_number);
     assert.equal(revoked.status, 0, revoked.stderr);
     assert.match(revoked.stdout, /Success! Revoked/);
-    assert.ok(JSON.parse(keep('pki', 'list', '-revoked', '-format=json').stdout).includes(summary.serial_number));
+    assert.ok(
+      JSON.parse(keep('pki', 'list', '-revoked', '-format=json').stdout).includes(
+        summary.serial_number,
+      ),
+    );
     const refused = keep('pki', 'issue', `-out-dir=${out}`, 'web', 'www.evil.org');
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /common name www\.evil\.org not allowed by this role/);

@@ -54,7 +54,10 @@ describe('Go-compatible parsing', () => {
     assert.equal(jsonError('[1 2]'), "invalid character '2' after array element");
     assert.equal(jsonError('{"a" 1}'), "invalid character '1' after object key");
     assert.equal(jsonError('{"a":1 "b":2}'), `invalid character '"' after object key:value pair`);
-    assert.equal(jsonError('{a:1}'), "invalid character 'a' looking for beginning of object key string");
+    assert.equal(
+      jsonError('{a:1}'),
+      "invalid character 'a' looking for beginning of object key string",
+    );
     assert.equal(jsonError('["a\nb"]'), "invalid character '\\n' in string literal");
     assert.equal(jsonError('[tru]'), "invalid character ']' in literal true (expecting 'e')");
     assert.equal(jsonError('[-x]'), "invalid character 'x' in numeric literal");
@@ -62,7 +65,9 @@ describe('Go-compatible parsing', () => {
   });
 
   it('decodes the first value only, keeping numbers exact and keys safe', () => {
-    const value = decodeGoJson(Buffer.from('[{"Flags": 18446744073709551615, "__proto__": 1}] junk'));
+    const value = decodeGoJson(
+      Buffer.from('[{"Flags": 18446744073709551615, "__proto__": 1}] junk'),
+    );
     assert.ok(Array.isArray(value));
     const op = value[0] as Map<string, unknown>;
     assert.deepEqual(op.get('Flags'), new GoNumber('18446744073709551615'));

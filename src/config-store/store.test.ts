@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStorage } from '../storage/memory.ts';
 import { ChangeFeed } from './change-feed.ts';
-import { ConsulError, TxnAborted } from './errors.ts';
+import { ConsulError, type TxnAborted } from './errors.ts';
 import { ConfigStore } from './store.ts';
 import { parseTxn, runTxn } from './txn.ts';
 
@@ -27,7 +27,10 @@ async function put(store: ConfigStore, key: string, text: string, flags = 0n) {
   return store.write(ALICE, (b) => b.set({ key, value: value(text), flags }));
 }
 
-async function session(store: ConfigStore, extra: Partial<{ behavior: string; ttl: string; lockDelayNs: number }> = {}) {
+async function session(
+  store: ConfigStore,
+  extra: Partial<{ behavior: string; ttl: string; lockDelayNs: number }> = {},
+) {
   return store.createSession(
     {
       name: 'test',
@@ -114,7 +117,10 @@ describe('ConfigStore check-and-set', () => {
     const entry = await put(store, 'k', 'v');
     assert.equal(await store.write(ALICE, (b) => b.deleteCas('k', 999n)), false);
     assert.ok((await store.getKey('k')).value);
-    assert.equal(await store.write(ALICE, (b) => b.deleteCas('k', BigInt(entry.modifyIndex))), true);
+    assert.equal(
+      await store.write(ALICE, (b) => b.deleteCas('k', BigInt(entry.modifyIndex))),
+      true,
+    );
     assert.equal((await store.getKey('k')).value, undefined);
     assert.equal(await store.write(ALICE, (b) => b.deleteCas('k', 1n)), true);
   });
@@ -126,7 +132,9 @@ describe('ConfigStore sessions and locks', () => {
     const s1 = await session(store);
     const s2 = await session(store);
     const lock = (s: string, text: string) =>
-      store.write(ALICE, (b) => b.lock({ key: 'leader', value: value(text), flags: 0n, session: s }));
+      store.write(ALICE, (b) =>
+        b.lock({ key: 'leader', value: value(text), flags: 0n, session: s }),
+      );
     const held = await lock(s1, 'one');
     assert.equal(held?.lockIndex, 1);
     assert.equal(held?.session, s1);

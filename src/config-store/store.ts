@@ -401,6 +401,11 @@ export class ConfigStore {
     );
   }
 
+  /** Runs `fn` with every config-store read and write held off (a snapshot restore). */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#lock.write(fn);
+  }
+
   /** Called after a snapshot restore replaced everything: indexes may have gone backwards. */
   restored(): void {
     this.#generation++;

@@ -23,8 +23,8 @@ import {
   PermissionDeniedError,
   SealedError,
 } from '../lib/errors.ts';
-import type { Storage } from '../storage/types.ts';
 import { KEEP_VERSION } from '../lib/version.ts';
+import type { Storage } from '../storage/types.ts';
 import { Barrier } from './barrier.ts';
 import { HACoordinator } from './ha.ts';
 import { MetricsRegistry } from './metrics.ts';
@@ -205,7 +205,7 @@ export class Core {
     } finally {
       state?.router.unload();
       state?.policies.clear();
-      state?.tokens.clearCache();
+      state?.tokens.close();
       await this.audit.unload();
     }
   }

@@ -15,9 +15,14 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import type * as tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Core } from '../core/core.ts';
-import type { LogicalRequest } from '../framework/types.ts';
-import { generatePrivateKey, publicKeyDer, signingAlgorithm, toSigningKey } from '../engines/pki/keys.ts';
+import {
+  generatePrivateKey,
+  publicKeyDer,
+  signingAlgorithm,
+  toSigningKey,
+} from '../engines/pki/keys.ts';
 import { buildName, certPem, createCertificate, newSerialHex, x509 } from '../engines/pki/x509.ts';
+import type { LogicalRequest } from '../framework/types.ts';
 
 export interface ListenerPkiConfig {
   mount: string;
@@ -35,7 +40,9 @@ export interface ListenerCertRenewer {
 }
 
 /** A self-signed EC P-256 certificate for the common name, valid for a day. */
-export async function bootstrapCertificate(commonName: string): Promise<{ cert: string; key: string; fingerprint: string }> {
+export async function bootstrapCertificate(
+  commonName: string,
+): Promise<{ cert: string; key: string; fingerprint: string }> {
   const params = { type: 'ec' as const, bits: 256 };
   const key = await generatePrivateKey(params);
   const subject = buildName({ common_name: commonName });
@@ -83,10 +90,16 @@ export function startListenerCertRenewer(opts: {
     timer.unref();
   }
 
-  async function issue(): Promise<{ cert: string; key: string; serial: string; notAfter: Date; lifetimeMs: number }> {
+  async function issue(): Promise<{
+    cert: string;
+    key: string;
+    serial: string;
+    notAfter: Date;
+    lifetimeMs: number;
+  }> {
     const path = `${mount}/issue/${config.role}`;
     const mounted = core.mountFor(path);
-    if (!mounted || mounted.entry.type !== 'pki') throw new Error(`no pki mount at ${mount}/`);
+    if (mounted?.entry.type !== 'pki') throw new Error(`no pki mount at ${mount}/`);
     const req: LogicalRequest = {
       id: randomUUID(),
       operation: 'update',
@@ -118,7 +131,10 @@ export function startListenerCertRenewer(opts: {
       if (current && current.notAfter.getTime() <= Date.now()) {
         server.setSecureContext({ cert: opts.fallback.cert, key: opts.fallback.key });
         current = undefined;
-        logger.warn({ mount }, 'listener certificate from pki expired while sealed; serving the fallback');
+        logger.warn(
+          { mount },
+          'listener certificate from pki expired while sealed; serving the fallback',
+        );
       }
       return schedule(RETRY_MS);
     }
@@ -129,7 +145,12 @@ export function startListenerCertRenewer(opts: {
       current = { serial: issued.serial, notAfter: issued.notAfter };
       lastError = '';
       logger.info(
-        { mount, role: config.role, serial: issued.serial, notAfter: issued.notAfter.toISOString() },
+        {
+          mount,
+          role: config.role,
+          serial: issued.serial,
+          notAfter: issued.notAfter.toISOString(),
+        },
         'listener certificate issued from pki',
       );
       schedule((issued.lifetimeMs * 2) / 3);
@@ -137,7 +158,10 @@ export function startListenerCertRenewer(opts: {
       const message = err instanceof Error ? err.message : String(err);
       // Said once per distinct failure, not every retry.
       if (message !== lastError) {
-        logger.warn({ mount, role: config.role, error: message }, 'listener certificate not issued from pki; retrying');
+        logger.warn(
+          { mount, role: config.role, error: message },
+          'listener certificate not issued from pki; retrying',
+        );
         lastError = message;
       }
       schedule(RETRY_MS);

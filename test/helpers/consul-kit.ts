@@ -15,14 +15,29 @@ export interface Reply {
 
 /** Initialises with one share and unseals; returns the root token and the share. */
 export async function initKeep(server: KeepProcess): Promise<{ root: string; key: string }> {
-  const init = await vault(server, '', 'PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 });
+  const init = await vault(server, '', 'PUT', 'sys/init', {
+    secret_shares: 1,
+    secret_threshold: 1,
+  });
   await vault(server, '', 'PUT', 'sys/unseal', { key: init.keys[0] });
   return { root: init.root_token, key: init.keys[0] };
 }
 
+/** The parts of Vault answers these suites read. */
+export interface VaultAnswer {
+  keys: string[];
+  root_token: string;
+  auth: { client_token: string; accessor: string };
+}
+
 /** One Vault API call; returns the parsed body (or {} for 204). */
-// biome-ignore lint/suspicious/noExplicitAny: test helper over arbitrary JSON answers
-export async function vault(server: KeepProcess, token: string, method: string, path: string, body?: unknown): Promise<any> {
+export async function vault(
+  server: KeepProcess,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<VaultAnswer> {
   const res = await fetch(`${server.addr}/v1/${path}`, {
     method,
     headers: token ? { 'X-Vault-Token': token } : {},
@@ -30,7 +45,7 @@ export async function vault(server: KeepProcess, token: string, method: string, 
   });
   const text = await res.text();
   assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : {};
+  return (text ? JSON.parse(text) : {}) as VaultAnswer;
 }
 
 /** A policy named `name` with `hcl`, and a token holding only it. */
@@ -81,7 +96,10 @@ export function consul(
 }
 
 /** Every key with its value, flags and indexes, to show nothing changed. */
-export async function kvSnapshot(server: KeepProcess, token: string): Promise<unknown> {
+export async function kvSnapshot(
+  server: KeepProcess,
+  token: string,
+): Promise<{ status: number; index: string | string[] | undefined; body: string }> {
   const res = await consul(server, 'GET', '/v1/kv/?recurse', { token });
   return { status: res.status, index: res.headers['x-consul-index'], body: res.text };
 }

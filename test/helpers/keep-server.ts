@@ -60,7 +60,7 @@ listener "tcp" {
   ${opts.listenerExtra ?? ''}
 }
 ${opts.extraConfig ?? ''}
-${opts.consul ? `config_listener "tcp" {\n  address = "127.0.0.1:0"\n  ${opts.consul === true ? '' : opts.consul}\n}` : ''}
+${opts.consul ? consulBlock(opts.consul) : ''}
 `;
   writeFileSync(join(dir, 'keep.hcl'), config);
   const started = await spawnKeep(
@@ -71,6 +71,13 @@ ${opts.consul ? `config_listener "tcp" {\n  address = "127.0.0.1:0"\n  ${opts.co
   );
   if (opts.tls) started.addr = started.addr.replace('http://', 'https://');
   return started;
+}
+
+/** The `config_listener` block: a free port unless the settings name an address. */
+function consulBlock(settings: true | string): string {
+  const extra = settings === true ? '' : settings;
+  const address = /\baddress\s*=/.test(extra) ? '' : 'address = "127.0.0.1:0"';
+  return `config_listener "tcp" {\n  ${address}\n  ${extra}\n}`;
 }
 
 /** Starts `keep server -dev` with a known root token. */

@@ -7,7 +7,7 @@
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, defineCommand, formatFlags, httpFlags } from '../command.ts';
-import { listFlag, stringFlag, boolFlag } from '../flags.ts';
+import { boolFlag, listFlag, stringFlag } from '../flags.ts';
 import { formatJson, type Secret } from '../output.ts';
 
 const mountFlag = {
@@ -121,7 +121,9 @@ Usage: keep pki revoke [options] SERIAL
       return ctx.fail(`Error revoking ${ctx.args[0]}`, err);
     }
     if (ctx.ui.format === 'json') return ctx.ui.secret(secret ?? ({} as Secret));
-    ctx.ui.output(`Success! Revoked ${ctx.args[0]} at ${secret?.data?.revocation_time_rfc3339 ?? ''}`);
+    ctx.ui.output(
+      `Success! Revoked ${ctx.args[0]} at ${secret?.data?.revocation_time_rfc3339 ?? ''}`,
+    );
     return 0;
   },
 });

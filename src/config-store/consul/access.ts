@@ -61,6 +61,12 @@ export class Access {
     return this.can(key, 'delete');
   }
 
+  /** Whether the token may run `op` with sudo on a Keep path outside `config/`. */
+  canSudo(path: string, op: Operation): boolean {
+    const decision = this.#acl.check(path, op);
+    return decision.allowed && decision.sudo;
+  }
+
   /** Consul's "Permission denied: token with AccessorID '…' lacks permission 'key:write' on "a/b"". */
   denied(permission: string, resource: string): ConsulError {
     return new ConsulError(403, deniedText(this.accessor, permission, resource));

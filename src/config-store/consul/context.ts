@@ -33,6 +33,10 @@ export interface FaceContext {
 
 /** 503 while sealed or before init, with a plain-text reason, as the issue asks of the face. */
 export async function ensureUnsealed(core: Core): Promise<void> {
+  if (core.standby) {
+    // A standby has no tokens or policies loaded to judge a request by.
+    throw new ConsulError(503, 'This Keep node is an HA standby: send requests to the active node');
+  }
   if (!core.sealed) return;
   const initialized = await core.seal.initialized();
   throw new ConsulError(503, initialized ? 'Keep is sealed' : 'Keep is not initialized');

@@ -12,6 +12,7 @@ import type { FaceContext } from './context.ts';
 import { registerHistoryRoutes, registerStatusRoutes } from './keep-routes.ts';
 import { KV_LIMIT_DOC, keyFromUrl, registerKvRoutes } from './kv-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerSnapshotRoute } from './snapshot-route.ts';
 import { registerTxnRoute } from './txn-route.ts';
 import { loggableUrl, sendText } from './wire.ts';
 
@@ -64,6 +65,7 @@ export function buildConsulServer(ctx: FaceContext): FastifyInstance {
   registerSessionRoutes(app, ctx);
   registerStatusRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
+  registerSnapshotRoute(app, ctx);
 
   // Consul's index handler answers unknown paths with an empty 404.
   app.setNotFoundHandler((_req, reply) => reply.code(404).send());

@@ -177,7 +177,12 @@ function caSans(fields: FieldData, cn: string): Sans {
     { dns: alt.dns.map(toAscii), emails: alt.emails },
     fields.bool('exclude_cn_from_sans'),
   );
-  return { dns: named.dns, emails: named.emails, ips: unique(ips.map(canonicalIp)), uris: unique(uris) };
+  return {
+    dns: named.dns,
+    emails: named.emails,
+    ips: unique(ips.map(canonicalIp)),
+    uris: unique(uris),
+  };
 }
 
 function requireCommonName(cn: string): void {

@@ -10,8 +10,23 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalIp, leafTbs, nameDer, signatureAlgorithm, signLeaf, subjectOfCertificate, tbsOfCertificate } from './fast-leaf.ts';
-import { generatePrivateKey, type KeyParams, publicKeyDer, signatureHash, signingAlgorithm, toSigningKey } from './keys.ts';
+import {
+  canonicalIp,
+  leafTbs,
+  nameDer,
+  signatureAlgorithm,
+  signLeaf,
+  subjectOfCertificate,
+  tbsOfCertificate,
+} from './fast-leaf.ts';
+import {
+  generatePrivateKey,
+  type KeyParams,
+  publicKeyDer,
+  signatureHash,
+  signingAlgorithm,
+  toSigningKey,
+} from './keys.ts';
 import { buildName, createCertificate, keyIdOf, newSerialHex, type SubjectFields } from './x509.ts';
 
 async function makeCa(params: KeyParams) {
@@ -69,7 +84,11 @@ const subject: fc.Arbitrary<Partial<SubjectFields>> = fc.record({
   serial_number: fc.oneof(fc.constant(''), text),
 });
 const urls = fc.array(fc.webUrl(), { maxLength: 2 });
-const date = fc.date({ min: new Date(Date.UTC(1960, 0, 1)), max: new Date(Date.UTC(2150, 0, 1)), noInvalidDate: true });
+const date = fc.date({
+  min: new Date(Date.UTC(1960, 0, 1)),
+  max: new Date(Date.UTC(2150, 0, 1)),
+  noInvalidDate: true,
+});
 const spec = fc.record({
   subject,
   sans: fc.record({
@@ -80,10 +99,23 @@ const spec = fc.record({
     uris: fc.array(fc.webUrl(), { maxLength: 2 }),
   }),
   keyUsage: fc.integer({ min: 0, max: 511 }),
-  extKeyUsage: fc.subarray(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.4', '2.5.29.37.0', '1.3.6.1.4.1.311.10.3.3']),
+  extKeyUsage: fc.subarray([
+    '1.3.6.1.5.5.7.3.1',
+    '1.3.6.1.5.5.7.3.2',
+    '1.3.6.1.5.5.7.3.4',
+    '2.5.29.37.0',
+    '1.3.6.1.4.1.311.10.3.3',
+  ]),
   basicConstraintsLeaf: fc.boolean(),
-  urls: fc.record({ issuing_certificates: urls, crl_distribution_points: urls, ocsp_servers: urls }),
-  policyIdentifiers: fc.array(fc.constantFrom('1.2.3.4', '2.23.140.1.2.1', '1.3.6.1.4.1.44947.1.1.1'), { maxLength: 2 }),
+  urls: fc.record({
+    issuing_certificates: urls,
+    crl_distribution_points: urls,
+    ocsp_servers: urls,
+  }),
+  policyIdentifiers: fc.array(
+    fc.constantFrom('1.2.3.4', '2.23.140.1.2.1', '1.3.6.1.4.1.44947.1.1.1'),
+    { maxLength: 2 },
+  ),
   notBefore: date,
   lifetime: fc.integer({ min: 1, max: 50 * 365 * 86400 }),
   leafKey: fc.integer({ min: 0, max: leafKeys.length - 1 }),
@@ -116,7 +148,12 @@ describe('fast leaf path, with @peculiar/x509 as the oracle', () => {
             policyIdentifiers: s.policyIdentifiers,
           };
           const library = Buffer.from(
-            (await createCertificate({ ...common, serialHex, subject: buildName(s.subject) }, ca.library)).rawData,
+            (
+              await createCertificate(
+                { ...common, serialHex, subject: buildName(s.subject) },
+                ca.library,
+              )
+            ).rawData,
           );
           const fastLeaf = { ...common, serialHex, subject: nameDer(s.subject) };
           assert.deepEqual(leafTbs(fastLeaf, ca.fast), tbsOfCertificate(library));

@@ -39,7 +39,8 @@ export function oid(dotted: string): Buffer {
   const bytes: number[] = [arcs[0]! * 40 + arcs[1]!];
   for (const arc of arcs.slice(2)) {
     const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128))
+      chunk.unshift((v & 0x7f) | 0x80);
     bytes.push(...chunk);
   }
   cached = tlv(0x06, Buffer.from(bytes));
@@ -81,7 +82,10 @@ const NAME_OIDS: [keyof SubjectFields, string][] = [
 /** One AttributeTypeAndValue: PrintableString when it can be, UTF8String otherwise (as Go). */
 export function attributeDer(type: string, value: string): Buffer {
   const printable = PRINTABLE.test(value);
-  return seq(oid(type), tlv(printable ? 0x13 : 0x0c, Buffer.from(value, printable ? 'ascii' : 'utf8')));
+  return seq(
+    oid(type),
+    tlv(printable ? 0x13 : 0x0c, Buffer.from(value, printable ? 'ascii' : 'utf8')),
+  );
 }
 
 /** Values of one multi-valued RDN in DER's SET OF order (by their encodings). */
@@ -144,14 +148,16 @@ function ipBytes(ip: string): Buffer {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const b = v4[1]!.split('.').map(Number);
-    text = text.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+    text =
+      text.slice(0, -v4[1]!.length) +
+      `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
   }
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g || '0', 16), i * 2));
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g || '0', 16), i * 2);
   return out;
 }
 
@@ -210,7 +216,10 @@ export function subjectKeyId(spki: Buffer): Buffer {
 // ---------------------------------------------------------------- signing
 
 /** AlgorithmIdentifier DER and node:crypto digest for a CA key. */
-export function signatureAlgorithm(params: KeyParams, hash: string): { der: Buffer; digest: string | null } {
+export function signatureAlgorithm(
+  params: KeyParams,
+  hash: string,
+): { der: Buffer; digest: string | null } {
   const bits = hash.replace('SHA-', '');
   if (params.type === 'ed25519') return { der: seq(oid('1.3.101.112')), digest: null };
   if (params.type === 'ec') {
@@ -218,7 +227,10 @@ export function signatureAlgorithm(params: KeyParams, hash: string): { der: Buff
     return { der: seq(oid(`1.2.840.10045.4.3.${arc}`)), digest: `sha${bits}` };
   }
   const arc = { '256': 11, '384': 12, '512': 13 }[bits]!;
-  return { der: seq(oid(`1.2.840.113549.1.1.${arc}`), Buffer.from([0x05, 0x00])), digest: `sha${bits}` };
+  return {
+    der: seq(oid(`1.2.840.113549.1.1.${arc}`), Buffer.from([0x05, 0x00])),
+    digest: `sha${bits}`,
+  };
 }
 
 export interface FastLeaf {
@@ -259,7 +271,11 @@ export function leafTbs(leaf: FastLeaf, signer: FastSigner): Buffer {
     exts.push(extension('2.5.29.35', false, seq(tlv(0x80, Buffer.from(signer.keyIdHex, 'hex')))));
   }
   if (leaf.urls) {
-    const { issuing_certificates: issuers, ocsp_servers: ocsp, crl_distribution_points: crl } = leaf.urls;
+    const {
+      issuing_certificates: issuers,
+      ocsp_servers: ocsp,
+      crl_distribution_points: crl,
+    } = leaf.urls;
     if (issuers.length > 0 || ocsp.length > 0) {
       exts.push(
         extension(
@@ -267,7 +283,9 @@ export function leafTbs(leaf: FastLeaf, signer: FastSigner): Buffer {
           false,
           seq(
             ...ocsp.map((u) => seq(oid('1.3.6.1.5.5.7.48.1'), tlv(0x86, Buffer.from(u, 'ascii')))),
-            ...issuers.map((u) => seq(oid('1.3.6.1.5.5.7.48.2'), tlv(0x86, Buffer.from(u, 'ascii')))),
+            ...issuers.map((u) =>
+              seq(oid('1.3.6.1.5.5.7.48.2'), tlv(0x86, Buffer.from(u, 'ascii'))),
+            ),
           ),
         ),
       );
@@ -287,7 +305,9 @@ export function leafTbs(leaf: FastLeaf, signer: FastSigner): Buffer {
     exts.push(extension('2.5.29.17', false, sanDer(sans)));
   }
   if (leaf.policyIdentifiers && leaf.policyIdentifiers.length > 0) {
-    exts.push(extension('2.5.29.32', false, seq(...leaf.policyIdentifiers.map((p) => seq(oid(p))))));
+    exts.push(
+      extension('2.5.29.32', false, seq(...leaf.policyIdentifiers.map((p) => seq(oid(p))))),
+    );
   }
   return seq(
     tlv(0xa0, Buffer.from([0x02, 0x01, 0x02])),

@@ -11,6 +11,7 @@ import type { FieldData, FieldSchemas } from '../../framework/fields.ts';
 import type { BackendContext, LogicalRequest, LogicalResponse } from '../../framework/types.ts';
 import { BadRequestError } from '../../lib/errors.ts';
 import { formatGoDuration } from '../kv/wire-format.ts';
+import { canonicalIp, type FastLeaf, nameDer, signatureAlgorithm, signLeaf } from './fast-leaf.ts';
 import {
   checkPrivateKeyFormat,
   exportPrivateKey,
@@ -32,7 +33,6 @@ import {
 } from './names.ts';
 import { parseNotAfter, ROLE_NAME, type Role, requireRole } from './roles.ts';
 import { type LoadedCa, loadUrls, type PkiState, putJson } from './store.ts';
-import { canonicalIp, type FastLeaf, nameDer, signatureAlgorithm, signLeaf } from './fast-leaf.ts';
 import {
   colonSerial,
   commonNameOf,
@@ -244,10 +244,10 @@ export function resolveNames(
         `IP Subject Alternative Names are not allowed in this role, but was provided ${ips.join(',')}`,
       );
     }
-    const bad = invalidIp(ips);
-    if (bad !== undefined)
-      throw new BadRequestError(`the value "${bad}" is not a valid IP address`);
   }
+  checkLengths(ips, 'ip_sans');
+  const bad = invalidIp(ips);
+  if (bad !== undefined) throw new BadRequestError(`the value "${bad}" is not a valid IP address`);
 
   const uris = csrSans ? csrSans.uris : fields.strings('uri_sans');
   checkLengths(uris, 'uri_sans');
@@ -267,7 +267,12 @@ export function resolveNames(
   }
   return {
     cn,
-    sans: { dns: named.dns, emails: named.emails, ips: unique(ips.map(canonicalIp)), uris: unique(uris) },
+    sans: {
+      dns: named.dns,
+      emails: named.emails,
+      ips: unique(ips.map(canonicalIp)),
+      uris: unique(uris),
+    },
   };
 }
 
@@ -347,7 +352,10 @@ export async function signAndStore(
 ): Promise<Issued> {
   const serialHex = newSerialHex();
   const signer = opts.signatureBits
-    ? { ...ca.fast, algorithm: signatureAlgorithm(ca.params, signatureHash(ca.params, opts.signatureBits)) }
+    ? {
+        ...ca.fast,
+        algorithm: signatureAlgorithm(ca.params, signatureHash(ca.params, opts.signatureBits)),
+      }
     : ca.fast;
   const der = signLeaf({ ...spec, serialHex }, signer);
   const pem = encodePem(der, 'CERTIFICATE');
@@ -493,7 +501,10 @@ export function issuePaths(state: PkiState): PathSpec[] {
       { notBefore: notBefore(now, role.not_before_duration), notAfter },
       urls,
     );
-    const issued = await signAndStore(ctx, ca, spec, { noStore: role.no_store, signatureBits: role.signature_bits });
+    const issued = await signAndStore(ctx, ca, spec, {
+      noStore: role.no_store,
+      signatureBits: role.signature_bits,
+    });
     return issueResponse({
       issued,
       ca,
@@ -531,7 +542,10 @@ export function issuePaths(state: PkiState): PathSpec[] {
       { notBefore: notBefore(now, role.not_before_duration), notAfter },
       urls,
     );
-    const issued = await signAndStore(ctx, ca, spec, { noStore: role.no_store, signatureBits: role.signature_bits });
+    const issued = await signAndStore(ctx, ca, spec, {
+      noStore: role.no_store,
+      signatureBits: role.signature_bits,
+    });
     return issueResponse({
       issued,
       ca,
@@ -565,8 +579,18 @@ export function issuePaths(state: PkiState): PathSpec[] {
       now,
       caNotAfter: ca.cert.notAfter,
     });
-    const sans = sansOf(csr.getExtension(OID_SAN));
-    checkLengths([...sans.dns, ...sans.emails, ...sans.ips, ...sans.uris], "the CSR's SANs");
+    const csrSans = sansOf(csr.getExtension(OID_SAN));
+    checkLengths(
+      [...csrSans.dns, ...csrSans.emails, ...csrSans.ips, ...csrSans.uris],
+      "the CSR's SANs",
+    );
+    const badIp = invalidIp(csrSans.ips);
+    if (badIp !== undefined) throw new BadRequestError(`the CSR's IP SAN "${badIp}" is not valid`);
+    const nonAscii = [...csrSans.dns, ...csrSans.emails, ...csrSans.uris].find(
+      (v) => !/^[\x20-\x7e]*$/.test(v),
+    );
+    if (nonAscii !== undefined) throw new BadRequestError("the CSR's SANs must be ASCII");
+    const sans = { ...csrSans, ips: csrSans.ips.map(canonicalIp) };
     const extKeyUsage = unique([
       ...extKeyUsageOids(fields.strings('ext_key_usage')),
       ...fields.strings('ext_key_usage_oids'),

@@ -58,7 +58,10 @@ export function buildName(s: Partial<SubjectFields>): x509.Name {
   const rdns: x509.JsonAttributeAndObjectValue[] = [];
   const add = (oid: string, values: string[] | undefined) => {
     // DER orders a SET OF by the encodings of its members.
-    const vs = sortForSet(oid, (values ?? []).filter((v) => v !== ''));
+    const vs = sortForSet(
+      oid,
+      (values ?? []).filter((v) => v !== ''),
+    );
     if (vs.length > 0) rdns.push({ [oid]: vs.map(attr) });
   };
   add(OID.C, s.country);
