@@ -258,7 +258,7 @@ describe('CPU profile summary', () => {
     assert.equal(s.top[0]!.share, 0.5 / 0.8);
     assert.deepEqual(
       s.areas.map((a) => a.area),
-      ['keep src/storage', 'GC', 'socket writes (native, incl. the syscall)'],
+      ['keep src/storage', 'GC', 'native writes: socket or file (incl. the syscall)'],
     );
   });
 

@@ -107,7 +107,7 @@ export function areaOf(functionName: string, file: string): string {
   }
   if (file === '') {
     if (/^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(functionName)) {
-      return 'socket writes (native, incl. the syscall)';
+      return 'native writes: socket or file (incl. the syscall)';
     }
     return 'native builtins';
   }
