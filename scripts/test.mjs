@@ -2,7 +2,7 @@
 // Node 20's runner neither expands globs nor finds .ts files by itself, so
 // the list is built here; an empty list is an error, never a green run.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,7 +20,16 @@ function findTests(dir, out = []) {
  * call. As root the set-up installs what is missing; otherwise it names it,
  * and the suites that need it say loudly that they were skipped.
  */
-const DEBIAN_PACKAGES = ['python3-hvac', 'python3-consul', 'curl', 'openssl', 'prometheus'];
+const DEBIAN_PACKAGES = [
+  'python3-hvac',
+  'python3-consul',
+  'curl',
+  'openssl',
+  'prometheus',
+  'etcd-server',
+  'postgresql',
+  'haproxy',
+];
 
 function missingPackages() {
   return DEBIAN_PACKAGES.filter((pkg) => {
@@ -66,6 +75,8 @@ if (files.length === 0) {
 // Every temporary file and folder the tests make goes under one directory,
 // removed afterwards, so a run leaves nothing behind in /tmp.
 const scratch = mkdtempSync(join(tmpdir(), 'keep-tests-'));
+// Traversable by other users: the PostgreSQL suites run initdb as `postgres`.
+chmodSync(scratch, 0o755);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],

@@ -21,6 +21,8 @@ if (!dir) throw new Error('usage: keep-pair.ts <data-dir>');
 const config = defaultServerConfig();
 config.storage = { type: 'sqlite', options: { path: dir } };
 config.listeners[0]!.address = '127.0.0.1:0';
+// The Consul face is not measured here; leave port 8500 alone.
+delete config.configListener;
 const server = await startServer({
   config,
   dev: { rootTokenId: 'bench-root' },
