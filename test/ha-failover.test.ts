@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { call, health, waitHealth, writeThrough } from './helpers/ha-client.ts';
 import { type KeepProcess, removeDir, requirePackage, startKeep } from './helpers/keep-server.ts';
 import {
   type EtcdCluster,
@@ -24,7 +25,11 @@ const LOCK_TTL = '3s';
 interface Backend {
   name: string;
   skip: string | false;
-  start(): Promise<{ stanza: () => string; stop(): Promise<void>; restartDb?: () => Promise<void> }>;
+  start(): Promise<{
+    stanza: () => string;
+    stop(): Promise<void>;
+    restartDb?: () => Promise<void>;
+  }>;
 }
 
 const backends: Backend[] = [
@@ -66,57 +71,6 @@ const backends: Backend[] = [
   },
 ];
 
-async function call(
-  addr: string,
-  method: string,
-  path: string,
-  opts: { token?: string; body?: unknown; timeoutMs?: number } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${addr}/v1/${path}`, {
-    method,
-    headers: opts.token ? { 'x-vault-token': opts.token } : {},
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-    redirect: 'manual',
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-const health = (addr: string) =>
-  call(addr, 'GET', 'sys/health', { timeoutMs: 2000 }).then(
-    (r) => r.status,
-    () => 0,
-  );
-
-async function waitHealth(addr: string, want: number, ms = 15_000): Promise<number> {
-  const started = Date.now();
-  let last = 0;
-  while (Date.now() - started < ms) {
-    last = await health(addr);
-    if (last === want) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${addr} sys/health stayed ${last}, wanted ${want}`);
-}
-
-/** An acknowledged write is one the server answered 2xx; those must all survive. */
-async function writeThrough(addrs: string[], token: string, key: string): Promise<boolean> {
-  for (const addr of addrs) {
-    try {
-      const r = await call(addr, 'POST', `secret/data/${key}`, {
-        token,
-        body: { data: { v: key } },
-        timeoutMs: 3000,
-      });
-      if (r.status === 200) return true;
-    } catch {
-      // try the next node
-    }
-  }
-  return false;
-}
-
 for (const backend of backends) {
   describe(`HA on ${backend.name}`, { skip: backend.skip, timeout: 240_000 }, () => {
     let store: Awaited<ReturnType<Backend['start']>>;
@@ -129,7 +83,8 @@ for (const backend of backends) {
       nodes.push(node);
       return node;
     };
-    const unseal = (node: KeepProcess) => call(node.addr, 'PUT', 'sys/unseal', { body: { key: unsealKey } });
+    const unseal = (node: KeepProcess) =>
+      call(node.addr, 'PUT', 'sys/unseal', { body: { key: unsealKey } });
     const alive = () => nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
 
     before(async () => {
@@ -182,6 +137,14 @@ for (const backend of backends) {
       assert.equal(await writeThrough([b.addr], token, 'via-standby'), true);
       const read = await call(a.addr, 'GET', 'secret/data/via-standby', { token });
       assert.equal((read.body.data as { data: { v: string } }).data.v, 'via-standby');
+
+      // Reads on the standby are never staler than a write acknowledged before them.
+      for (let i = 0; i < 30; i++) {
+        const w = await call(a.addr, 'POST', 'secret/data/fresh', { token, body: { data: { i } } });
+        assert.equal(w.status, 200);
+        const r = await call(b.addr, 'GET', 'secret/data/fresh', { token });
+        assert.equal((r.body.data as { data: { i: number } }).data.i, i);
+      }
 
       // The active lists both nodes once the standby has echoed.
       let listed: { active_node: boolean; api_address: string }[] = [];

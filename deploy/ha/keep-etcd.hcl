@@ -1,6 +1,6 @@
-# NOT USABLE YET: etcd storage and HA arrive with Keep's HA work. Until then
-# `keep server` refuses to start with this file (unknown storage type "etcd").
-# The stanza is Vault's, so a Vault config carries over unchanged.
+# One Keep node of an HA cluster on etcd 3.4+. The stanza is Vault's, so a
+# Vault config carries over (`etcd_api` is accepted and ignored: Keep speaks v3).
+# Put the same stanza on every node; each has its own api_addr/cluster_addr.
 storage "etcd" {
   address    = "https://etcd-1.internal:2379,https://etcd-2.internal:2379,https://etcd-3.internal:2379"
   etcd_api   = "v3"
@@ -22,7 +22,8 @@ listener "tcp" {
   }
 }
 
-# This node's own addresses: clients are redirected to api_addr of the active node.
+# This node's own addresses: standbys forward requests to api_addr of the active node
+# (or redirect there with disable_clustering = true).
 api_addr     = "https://keep-1.internal:8200"
 cluster_addr = "https://keep-1.internal:8201"
 

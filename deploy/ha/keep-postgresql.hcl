@@ -1,20 +1,14 @@
-# NOT USABLE YET: PostgreSQL storage and HA arrive with Keep's HA work. Until
-# then `keep server` refuses to start with this file (unknown storage type
-# "postgresql"). The stanza is Vault's, tables included:
-#
-#   CREATE TABLE vault_kv_store (parent_path TEXT COLLATE "C" NOT NULL,
-#     path TEXT COLLATE "C", key TEXT COLLATE "C", value BYTEA,
-#     CONSTRAINT pkey PRIMARY KEY (path, key));
-#   CREATE INDEX parent_path_idx ON vault_kv_store (parent_path);
-#   CREATE TABLE vault_ha_locks (ha_key TEXT COLLATE "C" NOT NULL,
-#     ha_identity TEXT COLLATE "C" NOT NULL, ha_value TEXT COLLATE "C",
-#     valid_until TIMESTAMP WITH TIME ZONE NOT NULL,
-#     CONSTRAINT ha_key PRIMARY KEY (ha_key));
+# One Keep node of an HA cluster on PostgreSQL 15+. The stanza is Vault's;
+# the tables are Keep's own and are created on first start (an existing
+# Vault table of the same name is not readable by Keep: give Keep its own):
+#   keep_kv_store (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA), with
+#   keep_kv_store_meta (the revision) and keep_kv_store_log (changes, for watches);
+#   keep_ha_locks (ha_key, ha_identity, ha_value, valid_until): the lock's lease row.
 storage "postgresql" {
   connection_url = "postgres://keep@db.internal:5432/keep?sslmode=verify-full"
-  table          = "vault_kv_store"
+  table          = "keep_kv_store"
   ha_enabled     = "true"
-  ha_table       = "vault_ha_locks"
+  ha_table       = "keep_ha_locks"
   max_parallel   = "32"
 }
 

@@ -12,6 +12,12 @@ import pkg from '../../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
 import { auditCommands, auditGroups } from './commands/audit.ts';
 import { authCommands, authGroups } from './commands/auth.ts';
+import {
+  configCommands,
+  configGroups,
+  snapshotCommands,
+  snapshotGroups,
+} from './commands/config.ts';
 import { kvCommands, kvGroups } from './commands/kv.ts';
 import { loginCommands } from './commands/login.ts';
 import { operatorCommands, operatorGroups } from './commands/operator.ts';
@@ -60,6 +66,8 @@ export const commands: Record<string, Command> = {
   ...authCommands,
   ...auditCommands,
   ...pkiCommands,
+  ...configCommands,
+  ...snapshotCommands,
 };
 
 /** Help of the command groups, which only list their subcommands. */
@@ -72,6 +80,8 @@ const groups: Record<string, string> = {
   ...authGroups,
   ...auditGroups,
   ...pkiGroups,
+  ...configGroups,
+  ...snapshotGroups,
 };
 
 const COMMON = ['read', 'write', 'delete', 'list', 'login', 'server', 'status'];

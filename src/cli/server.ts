@@ -70,6 +70,11 @@ Usage: keep server [options]
       }
     }
 
+    if (!flags.dev && ctx.given.has('dev-config-listen-address')) {
+      ui.error('-dev-config-listen-address only applies with -dev');
+      return 1;
+    }
+
     let config: ServerConfig;
     let warnings: string[] = [];
     try {

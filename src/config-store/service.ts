@@ -10,6 +10,7 @@ import type { ConfigListenerConfig } from '../config/server-config.ts';
 import type { Core } from '../core/core.ts';
 import { StorageView } from '../core/storage-view.ts';
 import { clientAddressResolver } from '../http/client-address.ts';
+import type { BackupScheduler } from '../snapshot/backup.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { type ConsulLimits, DEFAULT_LIMITS } from './consul/context.ts';
 import { buildConsulServer } from './consul/server.ts';
@@ -31,6 +32,7 @@ export async function startConfigStore(
   core: Core,
   listener: ConfigListenerConfig,
   logger: Logger,
+  extras: { backups?: BackupScheduler } = {},
 ): Promise<RunningConfigStore> {
   const history: HistoryOptions = {
     maxEntriesPerKey: listener.historyMaxEntries,
@@ -67,6 +69,7 @@ export async function startConfigStore(
     limits,
     logger,
     leaderAddress: () => bound,
+    backups: extras.backups,
     clientAddress: clientAddressResolver([]),
   });
   try {

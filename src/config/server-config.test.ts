@@ -220,6 +220,34 @@ describe('parseServerConfig', () => {
     ]);
   });
 
+  test('reads the config store settings of config_listener under their Consul names', () => {
+    const { config, warnings } = parseHcl(`${MINIMAL}
+      config_listener "tcp" {
+        address               = "127.0.0.1:8501"
+        kv_max_value_size     = 1024
+        txn_max_req_len       = "2048"
+        session_ttl_min       = "1s"
+        history_max_entries   = 50
+        history_max_age       = "24h"
+        history_hash_prefixes = ["credentials/", "tokens/"]
+      }`);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.configListener, {
+      type: 'tcp',
+      address: '127.0.0.1:8501',
+      kvMaxValueSize: 1024,
+      txnMaxReqLen: 2048,
+      sessionTtlMinSeconds: 1,
+      historyMaxEntries: 50,
+      historyMaxAgeSeconds: 86400,
+      historyHashPrefixes: ['credentials/', 'tokens/'],
+    });
+    assert.throws(
+      () => parseHcl(`${MINIMAL}\nconfig_listener "tcp" { kv_max_value_size = 0 }`),
+      /"kv_max_value_size" in config_listener must be at least 1/,
+    );
+  });
+
   test('accepts disable_mlock with a note that it does nothing', () => {
     const { warnings } = parseHcl(`${MINIMAL}\ndisable_mlock = true`);
     assert.equal(warnings.length, 1);

@@ -50,6 +50,8 @@ const ECHO_INTERVAL_MS = 1000;
 const ECHO_HEALTHY_MS = 3500;
 /** The active forgets a standby it has not heard from for this long. */
 const STANDBY_FORGET_MS = 30_000;
+/** Most standbys listed in sys/ha-status. */
+const MAX_STANDBYS = 64;
 /** After stepping down, a node waits this long before campaigning again. */
 const STEP_DOWN_PAUSE_MS = 2000;
 
@@ -153,7 +155,8 @@ export class HACoordinator {
     const now = Date.now();
     const out: HANode[] = [];
     const leader = this.leader;
-    if (leader) out.push({ ...leader, active: true, lastEcho: this.#active ? new Date() : undefined });
+    if (leader)
+      out.push({ ...leader, active: true, lastEcho: this.#active ? new Date() : undefined });
     for (const [id, s] of this.#standbys) {
       if (now - s.lastEcho.getTime() > STANDBY_FORGET_MS) this.#standbys.delete(id);
       else if (id !== leader?.id) out.push({ ...s.advert, active: false, lastEcho: s.lastEcho });
@@ -164,7 +167,11 @@ export class HACoordinator {
   /** An echo from a standby; answers whether this node is the active one. */
   recordEcho(advert: NodeAdvert): boolean {
     if (typeof advert?.id === 'string' && advert.id !== this.nodeId) {
-      this.#standbys.set(advert.id, { advert: sanitize(advert), lastEcho: new Date() });
+      // Echoes are not authenticated (they only feed sys/ha-status): bound what they can fill.
+      const known = this.#standbys.has(advert.id);
+      if (known || this.#standbys.size < MAX_STANDBYS) {
+        this.#standbys.set(advert.id, { advert: sanitize(advert), lastEcho: new Date() });
+      }
     }
     return this.#active;
   }

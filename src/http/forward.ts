@@ -36,6 +36,8 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const FORWARD_TIMEOUT_MS = 60_000;
+/** Marks a request one standby forwarded: the next node answers it or refuses it. */
+const FORWARDED_HEADER = 'x-keep-forwarded-by';
 
 /** `localMetrics`: the listener serves `sys/metrics` without a token, so each node answers its own. */
 export function answeredLocally(url: string, localMetrics = false): boolean {
@@ -57,6 +59,12 @@ export async function forwardToActive(
       errors: ['this node is a standby and no active node is known yet; retry shortly'],
     });
   }
+  // A standby with a stale view must not pass a request on to another standby forever.
+  if (req.headers[FORWARDED_HEADER] !== undefined) {
+    return sendJson(reply, 503, {
+      errors: ['this node is a standby too; the active node changed, retry shortly'],
+    });
+  }
   const target = new URL(req.raw.url ?? '/', leader.api_addr);
   if (opts.redirect) {
     return reply.code(307).header('location', target.toString()).send();
@@ -67,6 +75,7 @@ export async function forwardToActive(
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
+  headers.set(FORWARDED_HEADER, core.ha?.nodeId ?? '1');
   const prior = req.headers['x-forwarded-for'];
   headers.set('x-forwarded-for', prior ? `${prior}, ${req.socket.remoteAddress}` : req.ip);
   const body = req.body as Buffer | undefined;

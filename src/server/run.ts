@@ -12,11 +12,12 @@ import {
   defaultServerConfig,
   type ServerConfig,
 } from '../config/server-config.ts';
+import { type RunningConfigStore, startConfigStore } from '../config-store/service.ts';
 import { Core } from '../core/core.ts';
 import { buildApiServer } from '../http/server.ts';
 import { createLogger } from '../lib/logger.ts';
+import { startBackups } from '../snapshot/start.ts';
 import { openStorage } from '../storage/index.ts';
-import { type RunningConfigStore, startConfigStore } from '../config-store/service.ts';
 import { startTelemetry } from '../telemetry/setup.ts';
 import { authMethods, secretEngines } from './backends.ts';
 import { MeteredStorage, STORAGE_OPERATIONS } from './metered-storage.ts';
@@ -81,6 +82,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const apps: FastifyInstance[] = [];
   let configStore: RunningConfigStore | undefined;
+  let backups: ReturnType<typeof startBackups> | undefined;
   const renewers: ListenerCertRenewer[] = [];
   let address = '';
   try {
@@ -121,11 +123,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       }
     }
     // The Consul KV face, on its own listener (config_listener "tcp").
+    // Scheduled snapshots (`backup`), also taken on demand through the Consul face.
+    if (config.backup) backups = startBackups(core, config.backup, logger);
     if (config.configListener) {
-      configStore = await startConfigStore(core, config.configListener, logger);
+      configStore = await startConfigStore(core, config.configListener, logger, { backups });
     }
   } catch (err) {
     for (const r of renewers) r.stop();
+    backups?.stop();
     await Promise.allSettled(apps.map((a) => a.close()));
     await telemetry.close();
     await storage.close();
@@ -138,13 +143,32 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     dev,
     async close() {
       for (const r of renewers) r.stop();
+      backups?.stop();
+      // An active HA node hands the lock over first, so a standby takes over at once.
+      await core.ha?.stop().catch(() => {});
       await configStore?.close();
-      await Promise.allSettled(apps.map((a) => a.close()));
-      if (!core.sealed) await core.sealNow();
+      await Promise.allSettled(apps.map((a) => closeWithin(a, 10_000)));
+      if (!core.sealed || !core.barrier.sealed) await core.sealNow();
       await telemetry.close();
       await storage.close();
     },
   };
+}
+
+/**
+ * Closes a listener, waiting up to `ms` for requests in flight; then drops every
+ * connection still open (keep-alive clients, standbys forwarding to this node).
+ */
+async function closeWithin(app: FastifyInstance, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      app.server.closeAllConnections();
+      resolve();
+    }, ms);
+  });
+  await Promise.race([app.close(), late]);
+  clearTimeout(timer);
 }
 
 /**

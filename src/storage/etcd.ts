@@ -186,10 +186,7 @@ export class EtcdStorage implements Storage {
   }
 
   async revision(): Promise<number> {
-    const res = await this.#client.kv.range(
-      { key: this.#lockKey, count_only: true },
-      this.#call(),
-    );
+    const res = await this.#client.kv.range({ key: this.#lockKey, count_only: true }, this.#call());
     this.#note(res.header.revision);
     return Number(res.header.revision);
   }
@@ -397,7 +394,9 @@ class EtcdLock implements HALock {
       Math.max(200, Math.floor(ttlMs / 3)),
     );
     timer.unref();
-    lease.on('lost', (err) => lose(new LockLostError(`the HA lock lease was lost: ${err.message}`)));
+    lease.on('lost', (err) =>
+      lose(new LockLostError(`the HA lock lease was lost: ${err.message}`)),
+    );
     return {
       lost: lost.signal,
       release: async () => {

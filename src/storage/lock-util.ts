@@ -19,7 +19,9 @@ export function lockTtlMs(value: unknown): number {
 }
 
 export function isTrue(value: unknown): boolean {
-  return value === true || value === 1 || ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(String(value));
+  return (
+    value === true || value === 1 || ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(String(value))
+  );
 }
 
 /** Milliseconds from `"500ms"`, `"5s"`, `"1m"` or a number of seconds. */

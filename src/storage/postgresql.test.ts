@@ -82,10 +82,14 @@ describe('postgresql', { skip }, () => {
         Array.from({ length: 50 }, (_, i) => a.put(`x/${i}`, Buffer.from('v'))),
       );
       const deadline = Date.now() + 5000;
-      while (events.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (events.length < 50 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       assert.equal(events.length, 50);
       const seen = events.map((e) => e.revision);
-      assert.deepEqual(seen, [...seen].sort((x, y) => x - y));
+      assert.deepEqual(
+        seen,
+        [...seen].sort((x, y) => x - y),
+      );
       assert.deepEqual(new Set(seen), new Set(revisions));
     } finally {
       await a.close();

@@ -81,8 +81,8 @@ export function startTelemetry(
   const emitGauges = () => {
     const unsealed = core.sealed ? 0 : 1;
     core.metrics.gauge('keep.core.unsealed', unsealed);
-    // A single node is the active node whenever it is unsealed; HA standbys come later.
-    core.metrics.gauge('keep.core.active', unsealed);
+    // A single node is the active node whenever it is unsealed; an HA node when it holds the lock.
+    core.metrics.gauge('keep.core.active', core.ha ? (core.ha.active ? 1 : 0) : unsealed);
     const memory = process.memoryUsage();
     core.metrics.gauge('keep.runtime.alloc_bytes', memory.heapUsed);
     core.metrics.gauge('keep.runtime.sys_bytes', memory.rss);

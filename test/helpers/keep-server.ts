@@ -142,10 +142,13 @@ async function spawnKeep(
     output,
     consulAddr,
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
+      // A server that does not stop within 20 s is killed, so no test hangs on it.
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

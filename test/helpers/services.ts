@@ -4,7 +4,7 @@
  * and stopped by their PIDs. Nothing here is a stand-in.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -276,4 +276,77 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`${(err as Error).message}\n${output.join('')}`);
   }
   return server;
+}
+
+// ---- haproxy ------------------------------------------------------------------------------
+
+export const HAPROXY_BIN = '/usr/sbin/haproxy';
+
+export function haproxyAvailable(): boolean {
+  return existsSync(HAPROXY_BIN);
+}
+
+export interface Haproxy {
+  /** `http://127.0.0.1:<port>`: the front end clients use. */
+  addr: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's haproxy in the foreground on a loopback port, balancing over
+ * `servers` (`http://127.0.0.1:port` each) and sending traffic only to those
+ * whose `GET /v1/sys/health` answers 200: the active Keep node. Checked every
+ * 250 ms; one failed check takes a server out, one good one puts it back.
+ */
+export async function startHaproxy(servers: string[]): Promise<Haproxy> {
+  const root = mkdtempSync(join(tmpdir(), 'keep-haproxy-'));
+  const port = await freePort();
+  const lines = servers.map((s, i) => `  server keep${i} ${new URL(s).host} check`);
+  const config = `global
+  maxconn 512
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  retries 2
+  option redispatch
+frontend api
+  bind 127.0.0.1:${port}
+  default_backend keep
+backend keep
+  option httpchk GET /v1/sys/health
+  http-check expect status 200
+  default-server inter 250ms fall 1 rise 1
+${lines.join('\n')}
+`;
+  const file = join(root, 'haproxy.cfg');
+  writeFileSync(file, config);
+  const output: string[] = [];
+  const proc = spawn(HAPROXY_BIN, ['-f', file, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    stream.on('data', (chunk: Buffer) => {
+      if (output.length < 200) output.push(chunk.toString());
+    });
+  }
+  const addr = `http://127.0.0.1:${port}`;
+  const haproxy: Haproxy = {
+    addr,
+    async stop() {
+      await stopChild(proc);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor('haproxy', 10_000, async () => {
+      if (proc.exitCode !== null) throw new Error('haproxy exited');
+      const res = await fetch(`${addr}/v1/sys/health`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return true;
+    });
+  } catch (err) {
+    await haproxy.stop();
+    throw new Error(`${(err as Error).message}\n${output.join('')}`);
+  }
+  return haproxy;
 }

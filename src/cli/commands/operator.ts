@@ -560,7 +560,80 @@ function printNewKeys<S extends FlagSpecs>(
   return 0;
 }
 
+const stepDown = defineCommand({
+  synopsis: 'Forces the active node to give up active duty',
+  usage: `
+Usage: keep operator step-down [options]
+
+  Forces the active node of an HA cluster to give up the HA lock; a standby
+  takes over at once. Sent to a standby, the request is forwarded to the
+  active node. Needs a token with sudo on sys/step-down.
+
+      $ keep operator step-down`,
+  flags: { ...httpFlags },
+  async run(ctx) {
+    if (ctx.checkArgs(0, 0)) return 1;
+    try {
+      await ctx.client().call('PUT', 'sys/step-down');
+    } catch (err) {
+      return ctx.fail('Error stepping down', err);
+    }
+    ctx.ui.output('Success! Stepped down: active node');
+    return 0;
+  },
+});
+
+interface HaNode {
+  hostname: string;
+  api_address: string;
+  cluster_address: string;
+  active_node: boolean;
+  version: string;
+  upgrade_version?: string;
+  redundancy_zone?: string;
+  last_echo: string | null;
+}
+
+const members = defineCommand({
+  synopsis: 'Lists the nodes of an HA cluster',
+  usage: `
+Usage: keep operator members [options]
+
+  Lists the nodes of an HA cluster as the active node knows them: itself and
+  the standbys that echoed to it lately (sys/ha-status).
+
+      $ keep operator members`,
+  flags: { ...httpFlags, ...formatFlags },
+  async run(ctx) {
+    if (ctx.checkArgs(0, 0)) return 1;
+    let nodes: HaNode[];
+    try {
+      const body = await ctx.client().call<{ data?: { nodes?: HaNode[] } }>('GET', 'sys/ha-status');
+      nodes = body?.data?.nodes ?? [];
+    } catch (err) {
+      return ctx.fail('Error listing HA members', err);
+    }
+    if (ctx.ui.format === 'json') return ctx.ui.data({ nodes });
+    ctx.ui.output(
+      table(
+        ['Host Name', 'API Address', 'Cluster Address', 'Active Node', 'Version', 'Last Echo'],
+        nodes.map((n) => [
+          n.hostname,
+          n.api_address,
+          n.cluster_address,
+          String(n.active_node),
+          n.version,
+          n.last_echo ?? '',
+        ]),
+      ),
+    );
+    return 0;
+  },
+});
+
 export const operatorCommands: Record<string, Command> = {
+  'operator step-down': stepDown,
+  'operator members': members,
   'operator init': init,
   'operator unseal': unseal,
   'operator seal': seal,

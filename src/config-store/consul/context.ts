@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
+import type { BackupScheduler } from '../../snapshot/backup.ts';
 import { ConsulError } from '../errors.ts';
 import type { ConfigStore } from '../store.ts';
 
@@ -27,6 +28,8 @@ export interface FaceContext {
   leaderAddress: () => string;
   /** The client address a request is judged by (history, bound CIDRs). */
   clientAddress: (req: FastifyRequest) => string;
+  /** The server's backup schedule (`backup` stanza), for `PUT /v1/keep/backup`. */
+  backups?: BackupScheduler;
   /** Jitter source for blocking waits; tests pin it. */
   random?: () => number;
 }

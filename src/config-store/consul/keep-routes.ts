@@ -45,6 +45,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: FaceContext): v
     const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
       permission: 'key:read',
       resource: key,
+      audit: { path: `config/${key}`, operation: 'read', data: q.withoutToken() },
     });
     if (key !== '') {
       if (!access.canRead(key)) throw access.denied('key:read', key);
@@ -83,6 +84,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: FaceContext): v
       const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
         permission: 'key:write',
         resource: key,
+        audit: { path: `config/${key}`, operation: 'update', data: q.withoutToken() },
       });
       const result = await ctx.store.rollback(key, {
         recurse,

@@ -10,7 +10,7 @@ import { GoError, parseUint64 } from '../go-compat.ts';
 import { keyProblem } from '../keys.ts';
 import { entryJson } from '../kv-entry.ts';
 import { ConfigStore } from '../store.ts';
-import { type Access, authenticate } from './access.ts';
+import { type Access, authenticate, policyPath } from './access.ts';
 import { ensureUnsealed, type FaceContext } from './context.ts';
 import {
   methodNotAllowed,
@@ -94,6 +94,7 @@ async function get(
   const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
     permission: 'key:read',
     resource: key,
+    audit: { path: policyPath(key), operation: 'read', data: q.withoutToken() },
   });
   const blocking = blockingOptions(ctx, reply, opts);
 
@@ -144,6 +145,7 @@ async function getKeys(
   const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
     permission: 'key:list',
     resource: prefix,
+    audit: { path: policyPath(prefix), operation: 'list', data: q.withoutToken() },
   });
   const { index, value } = await ctx.store.blocking(
     () => ctx.store.list(prefix),
@@ -196,6 +198,11 @@ async function put(
   const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
     permission: 'key:write',
     resource: key,
+    audit: {
+      path: policyPath(key),
+      operation: 'update',
+      data: { ...q.withoutToken(), value: body.toString('base64') },
+    },
   });
 
   const input = { key, value: body.length === 0 ? null : Buffer.from(body), flags };
@@ -228,6 +235,7 @@ async function remove(
   const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
     permission: 'key:write',
     resource: key,
+    audit: { path: policyPath(key), operation: 'delete', data: q.withoutToken() },
   });
 
   const ok = await ctx.store.write(access.author, async (batch) => {

@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import { isKeepError } from '../../lib/errors.ts';
 import { ConsulError } from '../errors.ts';
 import { TXN_LIMIT_DOC } from '../txn.ts';
+import { auditEvent, audited } from './access.ts';
 import type { FaceContext } from './context.ts';
 import { registerHistoryRoutes, registerStatusRoutes } from './keep-routes.ts';
 import { KV_LIMIT_DOC, keyFromUrl, registerKvRoutes } from './kv-routes.ts';
@@ -43,8 +44,21 @@ export function buildConsulServer(ctx: FaceContext): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply, payload) => {
     reply.header('X-Consul-Default-Acl-Policy', 'deny');
+    const logical = audited.get(req);
+    if (!logical) return payload;
+    audited.delete(req);
+    const status = reply.statusCode;
+    const error = status >= 400 && Buffer.isBuffer(payload) ? payload.toString() : undefined;
+    try {
+      await auditEvent(ctx.core, { type: 'response', req: logical, status, error });
+      return payload;
+    } catch {
+      // Fail closed: an answer no audit device could record is not sent.
+      reply.code(500).header('Content-Type', 'text/plain; charset=utf-8');
+      return Buffer.from('internal error: the response could not be audited');
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     // Never the token: Consul clients still send it as ?token=.

@@ -56,7 +56,16 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: FaceContext): v
 
   const caller = async (req: FastifyRequest, q: Query, permission: string, resource: string) => {
     await ensureUnsealed(ctx.core);
-    return authenticate(ctx.core, req, q, ctx.clientAddress(req), { permission, resource });
+    const path = `consul/${(req.raw.url ?? '').split('?')[0]!.slice('/v1/'.length)}`;
+    return authenticate(ctx.core, req, q, ctx.clientAddress(req), {
+      permission,
+      resource,
+      audit: {
+        path,
+        operation: req.method === 'GET' ? 'read' : 'update',
+        data: q.withoutToken(),
+      },
+    });
   };
 
   route('/v1/session/create', 'PUT', async (req, reply, q) => {

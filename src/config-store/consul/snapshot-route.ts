@@ -18,13 +18,41 @@ import {
 import { ConsulError } from '../errors.ts';
 import { authenticate } from './access.ts';
 import { ensureUnsealed, type FaceContext } from './context.ts';
-import { checkDatacenter, methodNotAllowed, Query } from './wire.ts';
+import { checkDatacenter, methodNotAllowed, Query, sendJson } from './wire.ts';
 
 export const SNAPSHOT_POLICY_PATH = 'sys/storage/raft/snapshot';
 /** The largest snapshot a restore accepts. */
 const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
 
 export function registerSnapshotRoute(app: FastifyInstance, ctx: FaceContext): void {
+  // Keep's own: one scheduled backup now (`keep operator backup`).
+  app.route({
+    method: ['GET', 'PUT', 'POST', 'DELETE'],
+    url: '/v1/keep/backup',
+    handler: async (req, reply) => {
+      if (req.method !== 'PUT') return methodNotAllowed(reply, req.method, ['PUT']);
+      const q = new Query(req.raw.url ?? '');
+      await ensureUnsealed(ctx.core);
+      const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
+        permission: 'operator:read',
+        resource: SNAPSHOT_POLICY_PATH,
+        audit: { path: SNAPSHOT_POLICY_PATH, operation: 'read', data: { backup: 'now' } },
+      });
+      if (!access.canSudo(SNAPSHOT_POLICY_PATH, 'read')) {
+        throw access.denied('operator:read', SNAPSHOT_POLICY_PATH);
+      }
+      if (!ctx.backups) {
+        throw new ConsulError(400, 'no backup stanza in the server configuration');
+      }
+      const done = await ctx.backups.runOnce();
+      return sendJson(
+        reply,
+        q,
+        JSON.stringify({ File: done.file, Entries: done.entries, Removed: done.removed }),
+      );
+    },
+  });
+
   app.route({
     method: ['GET', 'PUT', 'POST', 'DELETE'],
     url: '/v1/snapshot',
@@ -36,11 +64,12 @@ export function registerSnapshotRoute(app: FastifyInstance, ctx: FaceContext): v
       const q = new Query(req.raw.url ?? '');
       checkDatacenter(q);
       await ensureUnsealed(ctx.core);
+      const op = req.method === 'GET' ? 'read' : 'update';
       const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
         permission: 'operator:write',
         resource: SNAPSHOT_POLICY_PATH,
+        audit: { path: SNAPSHOT_POLICY_PATH, operation: op },
       });
-      const op = req.method === 'GET' ? 'read' : 'update';
       if (!access.canSudo(SNAPSHOT_POLICY_PATH, op)) {
         throw access.denied(
           req.method === 'GET' ? 'operator:read' : 'operator:write',

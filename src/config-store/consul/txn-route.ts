@@ -37,6 +37,11 @@ export function registerTxnRoute(app: FastifyInstance, ctx: FaceContext): void {
       const access = await authenticate(ctx.core, req, q, ctx.clientAddress(req), {
         permission: readOnly ? 'key:read' : 'key:write',
         resource: '',
+        audit: {
+          path: 'config/',
+          operation: readOnly ? 'read' : 'update',
+          data: { ...q.withoutToken(), txn: body.toString('utf8') },
+        },
       });
       try {
         const results = await ctx.store.write(access.author, (batch) =>

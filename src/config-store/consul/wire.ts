@@ -38,6 +38,13 @@ export class Query {
     return this.#params.get(name) ?? '';
   }
 
+  /** Every parameter but the token, first values only, for the audit log. */
+  withoutToken(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.#params) if (k !== 'token' && !(k in out)) out[k] = v;
+    return out;
+  }
+
   /** Go's `Values.Encode`: sorted by key, `token` left out so no echo carries it. */
   encodeWithoutToken(): string {
     const pairs = [...this.#params].filter(([k]) => k !== 'token');
