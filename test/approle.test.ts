@@ -331,7 +331,7 @@ describe('AppRole against a SQLite-backed server', () => {
         assert.equal(bad.status, 400);
       }
       const locked = await login('locked', roleId, secretId);
-      assert.deepEqual([locked.status, locked.json.errors], [400, [INVALID]]);
+      assert.deepEqual([locked.status, locked.json.errors], [403, ['permission denied']]);
       assert.equal(locked.json.auth, undefined);
 
       await sleep(2100);

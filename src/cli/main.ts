@@ -18,11 +18,13 @@ import {
   snapshotCommands,
   snapshotGroups,
 } from './commands/config.ts';
+import { envCommands } from './commands/env.ts';
 import { kvCommands, kvGroups } from './commands/kv.ts';
 import { loginCommands } from './commands/login.ts';
 import { operatorCommands, operatorGroups } from './commands/operator.ts';
 import { pkiCommands, pkiGroups } from './commands/pki.ts';
 import { policyCommands, policyGroups } from './commands/policy.ts';
+import { provisionCommands, provisionGroups } from './commands/provision.ts';
 import { readWriteCommands } from './commands/read-write.ts';
 import { secretsCommands, secretsGroups } from './commands/secrets.ts';
 import { statusCommands } from './commands/status.ts';
@@ -68,6 +70,8 @@ export const commands: Record<string, Command> = {
   ...pkiCommands,
   ...configCommands,
   ...snapshotCommands,
+  ...envCommands,
+  ...provisionCommands,
 };
 
 /** Help of the command groups, which only list their subcommands. */
@@ -82,6 +86,7 @@ const groups: Record<string, string> = {
   ...pkiGroups,
   ...configGroups,
   ...snapshotGroups,
+  ...provisionGroups,
 };
 
 const COMMON = ['read', 'write', 'delete', 'list', 'login', 'server', 'status'];
@@ -107,6 +112,7 @@ const groupSynopsis: Record<string, string> = {
   kv: 'Interact with the key/value secrets engine',
   operator: 'Perform operator-specific tasks',
   policy: 'Interact with policies',
+  provision: 'Give a service its AppRole role and credentials',
   secrets: 'Interact with secrets engines',
   token: 'Interact with tokens',
 };

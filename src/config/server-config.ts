@@ -12,10 +12,10 @@
  * naming the key.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { parseDuration } from '../lib/duration.ts';
+import { loadHcl } from '../lib/hcl.ts';
 
 export interface ListenerConfig {
   type: 'tcp';
@@ -561,22 +561,6 @@ function asList(value: unknown): unknown[] {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-type HclParse = (text: string) => string;
-let hclParse: HclParse | undefined;
-
-/**
- * js-hcl-parser (hashicorp/hcl v1, the parser Vault reads its config with),
- * loaded on first use: it costs ~170 ms. The same lazy loader lives in
- * core/policy/parse.ts; a shared src/lib/hcl.ts would remove the copy.
- */
-function loadHcl(): HclParse {
-  if (hclParse === undefined) {
-    const require = createRequire(import.meta.url);
-    hclParse = (require('js-hcl-parser') as { parse: HclParse }).parse;
-  }
-  return hclParse;
 }
 
 function decode(text: string, format: 'hcl' | 'json'): Record<string, unknown> {

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { Etcd3, type ICompare, type IOptions, type IRequestOp, type Lease } from 'etcd3';
+import {
+  Etcd3,
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+  type ICompare,
+  type IOptions,
+  type IRequestOp,
+  type Lease,
+} from 'etcd3';
 import { assertKey, assertPrefix, assertValue, childName, folderEnd } from './keys.ts';
 import { durationMs, isTrue, LockLostError, lockTtlMs, sleep } from './lock-util.ts';
 import type { HALock, HeldLock, Storage, TxnOp, WatchEvent } from './types.ts';
@@ -77,7 +85,7 @@ export class EtcdStorage implements Storage {
     this.#lockKey = Buffer.from(`${path}core/lock`);
     this.#timeoutMs = durationMs(options.request_timeout, 5000);
 
-    const clientOptions: IOptions = { hosts, dialTimeout: this.#timeoutMs };
+    const clientOptions: IOptions = { hosts, dialTimeout: Math.min(this.#timeoutMs, 2000) };
     if (options.tls_ca_file || hosts.some((h) => h.startsWith('https:'))) {
       clientOptions.credentials = {
         rootCertificate: options.tls_ca_file ? readFileSync(options.tls_ca_file) : Buffer.alloc(0),
@@ -101,7 +109,7 @@ export class EtcdStorage implements Storage {
 
   async get(key: string): Promise<Buffer | undefined> {
     assertKey(key);
-    const res = await this.#client.kv.range({ key: this.#key(key) }, this.#call());
+    const res = await this.#retry((call) => this.#client.kv.range({ key: this.#key(key) }, call));
     this.#note(res.header.revision);
     const kv = res.kvs[0];
     return kv ? Buffer.from(kv.value) : undefined;
@@ -126,9 +134,12 @@ export class EtcdStorage implements Storage {
     const names: string[] = [];
     let from: Buffer = Buffer.from(full);
     for (;;) {
-      const res = await this.#client.kv.range(
-        { key: from, range_end: end, keys_only: true, limit: LIST_PAGE },
-        this.#call(),
+      const start = from;
+      const res = await this.#retry((call) =>
+        this.#client.kv.range(
+          { key: start, range_end: end, keys_only: true, limit: LIST_PAGE },
+          call,
+        ),
       );
       this.#note(res.header.revision);
       let next: Buffer | undefined;
@@ -175,7 +186,10 @@ export class EtcdStorage implements Storage {
           },
         ]
       : [];
-    const res = await this.#client.kv.txn({ compare, success, failure: [] }, this.#call());
+    // Retried after a timeout: each op sets a final state, so a second apply changes no outcome.
+    const res = await this.#retry((call) =>
+      this.#client.kv.txn({ compare, success, failure: [] }, call),
+    );
     this.#note(res.header.revision);
     if (!res.succeeded) {
       const err = new LockLostError();
@@ -186,7 +200,9 @@ export class EtcdStorage implements Storage {
   }
 
   async revision(): Promise<number> {
-    const res = await this.#client.kv.range({ key: this.#lockKey, count_only: true }, this.#call());
+    const res = await this.#retry((call) =>
+      this.#client.kv.range({ key: this.#lockKey, count_only: true }, call),
+    );
     this.#note(res.header.revision);
     return Number(res.header.revision);
   }
@@ -266,6 +282,27 @@ export class EtcdStorage implements Storage {
 
   #key(key: string): Buffer {
     return Buffer.from(this.#prefix + key);
+  }
+
+  /**
+   * Runs one call with a short deadline per attempt, trying again (another
+   * member, as the client's pool picks) after a timeout or an unavailable
+   * member, until `request_timeout` is spent: a dead member costs one attempt,
+   * not the whole request.
+   */
+  async #retry<T>(fn: (call: { deadline: Date }) => Promise<T>): Promise<T> {
+    const end = Date.now() + this.#timeoutMs;
+    const attemptMs = Math.max(1000, Math.floor(this.#timeoutMs / 3));
+    for (;;) {
+      const deadline = new Date(Math.min(end, Date.now() + attemptMs));
+      try {
+        return await fn({ deadline });
+      } catch (err) {
+        const retryable =
+          err instanceof GRPCDeadlineExceededError || err instanceof GRPCUnavailableError;
+        if (!retryable || Date.now() >= end - 50 || this.#closed) throw err;
+      }
+    }
   }
 
   #call(): { deadline: Date } {

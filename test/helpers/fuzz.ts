@@ -40,8 +40,11 @@ export async function fuzz<Ts>(
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    // fast-check keeps the property's own assertion as the cause; show it too.
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
     throw new Error(
-      `${message}\nreproduce with KEEP_FUZZ_SEED=${FUZZ_SEED} KEEP_FUZZ_RUNS=${numRuns}`,
+      `${message}\n${cause ? `cause: ${cause}\n` : ''}` +
+        `reproduce with KEEP_FUZZ_SEED=${FUZZ_SEED} KEEP_FUZZ_RUNS=${numRuns}`,
       { cause: err },
     );
   }

@@ -8,7 +8,7 @@ import type {
   Operation,
   UserLockoutConfig,
 } from '../../framework/types.ts';
-import { BadRequestError, NotFoundError } from '../../lib/errors.ts';
+import { BadRequestError, NotFoundError, PermissionDeniedError } from '../../lib/errors.ts';
 import { approleBackend } from './backend.ts';
 
 const INVALID = 'invalid role or secret ID';
@@ -442,7 +442,7 @@ describe('AppRole login lockout', () => {
     for (let i = 0; i < 3; i++) {
       await assert.rejects(t.login(roleId, 'wrong', `10.0.0.${i + 1}`), { message: INVALID });
     }
-    await assert.rejects(t.login(roleId, secret_id, '10.0.1.1'), { message: INVALID });
+    await assert.rejects(t.login(roleId, secret_id, '10.0.1.1'), PermissionDeniedError);
     assert.equal(t.counters['keep.approle.login.locked'], 1);
     t.clock.advanceSeconds(31);
     assert.ok((await t.login(roleId, secret_id, '10.0.1.1'))?.auth);
@@ -455,7 +455,7 @@ describe('AppRole login lockout', () => {
     for (let i = 0; i < 3; i++) {
       await assert.rejects(t.login(`made-up-${i}`, 'x', '10.9.9.9'), { message: INVALID });
     }
-    await assert.rejects(t.login(good, secret_id, '10.9.9.9'), { message: INVALID });
+    await assert.rejects(t.login(good, secret_id, '10.9.9.9'), PermissionDeniedError);
     assert.ok((await t.login(good, secret_id, '10.9.9.10'))?.auth, 'other addresses still work');
   });
 

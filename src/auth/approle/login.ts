@@ -13,7 +13,7 @@
 import type { FieldData } from '../../framework/fields.ts';
 import type { BackendContext, LogicalRequest, LogicalResponse } from '../../framework/types.ts';
 import { cidrMatcher, plainAddress } from '../../lib/cidr.ts';
-import { BadRequestError } from '../../lib/errors.ts';
+import { BadRequestError, PermissionDeniedError } from '../../lib/errors.ts';
 import { type LoginLockout, lockoutSettingsFor } from '../lockout.ts';
 import { authFromSettings } from '../token-fields.ts';
 import { MAX_ID_LENGTH } from './role.ts';
@@ -51,7 +51,8 @@ export async function login(
 
   if (lockout.state(keys).locked) {
     metrics?.incr('keep.approle.login.locked', 1, labels);
-    throw new BadRequestError(INVALID_CREDENTIALS);
+    // Vault's user lockout answers a locked login with permission denied.
+    throw new PermissionDeniedError();
   }
   const refuse = (): never => {
     metrics?.incr('keep.approle.login.failure', 1, labels);

@@ -110,7 +110,20 @@ describe('github auth method', () => {
   }
 
   it('looks up the organization id when config is written without one', async () => {
+    const first = {
+      id: 'r',
+      operation: 'update' as const,
+      path: 'auth/github/config',
+      relPath: 'config',
+      mountPoint: 'auth/github/',
+      data: {},
+      query: {},
+      remoteAddr: '127.0.0.1',
+      headers: {},
+    };
+    assert.equal(await backend.exists(first, ctx), false, 'a first write is a create');
     await configure({ token_ttl: '1h', token_policies: 'base' });
+    assert.equal(await backend.exists(first, ctx), true);
     const read = await send('read', 'config');
     assert.equal(read?.data?.organization, 'acme');
     assert.equal(read?.data?.organization_id, 1001);
@@ -129,6 +142,8 @@ describe('github auth method', () => {
       [unknown.status, unknown.message],
       [400, 'organization "nope" was not found on GitHub'],
     );
+    const odd = await refused('update', 'config', { organization: 'a/b', base_url: gh.baseUrl });
+    assert.match(odd.message, /invalid organization/);
     for (const base_url of ['not a url', 'ftp://x/', 'https://user:pw@ghe.example/api/v3/']) {
       const err = await refused('update', 'config', { organization: 'acme', base_url });
       assert.equal(err.status, 400, base_url);

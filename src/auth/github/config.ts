@@ -62,6 +62,8 @@ export function configPath(limits: ClientLimits): PathSpec {
       'organization_id is what logins check, so a renamed organization keeps working; ' +
       'when it is not given it is looked up once, here, from the organization name ' +
       '(trust on first use, as Vault does).',
+    // Vault checks a first write against `create` and later ones against `update`.
+    exists: async (_req, _f, ctx) => (await loadConfig(ctx.storage)) !== undefined,
     operations: {
       read: async (_req, _f, ctx) => {
         const c = await loadConfig(ctx.storage);
@@ -94,6 +96,10 @@ function nextConfig(f: FieldData, current: GithubConfig | undefined): GithubConf
     ? f.string('organization').trim()
     : current?.organization;
   if (!organization) throw new BadRequestError('organization is a required parameter');
+  // GitHub's own names are letters, digits and hyphens (GHE adds `_`), at most 39 long.
+  if (!/^[\w.-]{1,100}$/.test(organization)) {
+    throw new BadRequestError('invalid organization: letters, digits, "-", "_" and "." only');
+  }
 
   // A new organization name without an id means a new lookup, not the old org's id.
   const renamed = current !== undefined && organization !== current.organization;

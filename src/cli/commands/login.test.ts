@@ -34,6 +34,8 @@ async function login(
   argv: string[],
   opts: { handler?: StubHandler; stdin?: string; tty?: string; env?: Record<string, string> } = {},
 ) {
+  // One stub at a time: a test that logs in twice closes the first one here.
+  await stub?.close();
   stub = await startStub(opts.handler ?? (() => ({ body: AUTH })));
   const home = mkdtempSync(join(tmpdir(), 'keep-home-'));
   const io = captureIO({

@@ -6,10 +6,10 @@
  * the HCL parser again, so reading policies back at unseal costs a
  * `JSON.parse`, not ~10 ms of HCL per policy.
  */
-import { createRequire } from 'node:module';
 import type { Capability } from '../../framework/types.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { BadRequestError } from '../../lib/errors.ts';
+import { loadHcl } from '../../lib/hcl.ts';
 
 /** One `path "…" { … }` block, normalised. */
 export interface PolicyPathRule {
@@ -220,22 +220,6 @@ export function parsePolicy(name: string, text: string): Policy {
 
 function fail(message: string): never {
   throw new BadRequestError(`failed to parse policy: ${message}`);
-}
-
-type HclParse = (text: string) => string;
-let hclParse: HclParse | undefined;
-
-/**
- * js-hcl-parser is hashicorp/hcl v1 compiled to JS, the parser family Vault
- * uses, so it accepts exactly Vault's documents. Loading it costs ~170 ms,
- * hence on first use rather than at import.
- */
-function loadHcl(): HclParse {
-  if (hclParse === undefined) {
-    const require = createRequire(import.meta.url);
-    hclParse = (require('js-hcl-parser') as { parse: HclParse }).parse;
-  }
-  return hclParse;
 }
 
 /** HCL or JSON text → the decoded root object (blocks as lists of one-key objects). */
