@@ -391,6 +391,12 @@ export class PostgresStorage implements Storage {
   async #inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
+    // A connection that breaks while checked out emits 'error' on the client;
+    // unheard, that would end the process. The failed query reports it instead.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -402,6 +408,7 @@ export class PostgresStorage implements Storage {
       });
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
