@@ -11,12 +11,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalError } from '../cli/errors.ts';
 import { checkName } from './env-vars.ts';
+import { s3Read, s3Remove, s3Write } from './s3-drop.ts';
 
 export const ROLE_ID_FILE = 'role-id';
 export const SECRET_ID_FILE = 'secret-id';
 export const WRAPPED_SECRET_ID_FILE = 'wrapped-secret-id';
 
-export type DropLocation = { kind: 'file'; dir: string } | { kind: 's3'; bucket: string; prefix: string };
+type Env = Readonly<Record<string, string | undefined>>;
+
+export type DropLocation =
+  | { kind: 'file'; dir: string }
+  | { kind: 's3'; bucket: string; prefix: string };
 
 /** `file:///abs/dir` or `s3://bucket/prefix`; anything else is a LocalError naming the URL. */
 export function parseDropUrl(url: string): DropLocation {
@@ -37,8 +42,13 @@ export function parseDropUrl(url: string): DropLocation {
     return { kind: 'file', dir };
   }
   if (parsed.protocol === 's3:') {
-    if (!parsed.hostname) throw new LocalError(`invalid drop URL ${JSON.stringify(url)}: no bucket`);
-    return { kind: 's3', bucket: parsed.hostname, prefix: parsed.pathname.replace(/^\/+|\/+$/g, '') };
+    if (!parsed.hostname)
+      throw new LocalError(`invalid drop URL ${JSON.stringify(url)}: no bucket`);
+    return {
+      kind: 's3',
+      bucket: parsed.hostname,
+      prefix: parsed.pathname.replace(/^\/+|\/+$/g, ''),
+    };
   }
   throw new LocalError(
     `invalid drop URL ${JSON.stringify(url)}: expected file:///path or s3://bucket/prefix`,
@@ -52,13 +62,13 @@ export interface DroppedCredentials {
   wrapped: boolean;
 }
 
-function s3NotYet(): never {
-  throw new LocalError('s3:// drops are not supported yet; use a file:/// drop');
+function checkWorkload(workload: string): void {
+  const bad = checkName('workload', workload);
+  if (bad) throw new LocalError(bad);
 }
 
 function workloadDir(loc: { dir: string }, workload: string): string {
-  const bad = checkName('workload', workload);
-  if (bad) throw new LocalError(bad);
+  checkWorkload(workload);
   return join(loc.dir, workload);
 }
 
@@ -74,23 +84,41 @@ export async function writeDrop(
   loc: DropLocation,
   workload: string,
   creds: DroppedCredentials,
+  env: Env = process.env,
 ): Promise<string> {
-  if (loc.kind === 's3') s3NotYet();
+  const [keep, stale] = creds.wrapped
+    ? [WRAPPED_SECRET_ID_FILE, SECRET_ID_FILE]
+    : [SECRET_ID_FILE, WRAPPED_SECRET_ID_FILE];
+  if (loc.kind === 's3') {
+    checkWorkload(workload);
+    return s3Write(
+      env,
+      loc.bucket,
+      loc.prefix,
+      workload,
+      { [ROLE_ID_FILE]: `${creds.roleId}\n`, [keep]: `${creds.secretId}\n` },
+      [stale],
+    );
+  }
   const dir = workloadDir(loc, workload);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   await writePrivate(join(dir, ROLE_ID_FILE), `${creds.roleId}\n`);
-  const [keep, stale] = creds.wrapped
-    ? [WRAPPED_SECRET_ID_FILE, SECRET_ID_FILE]
-    : [SECRET_ID_FILE, WRAPPED_SECRET_ID_FILE];
   await writePrivate(join(dir, keep), `${creds.secretId}\n`);
   await rm(join(dir, stale), { force: true });
   return dir;
 }
 
 /** Removes `<drop>/<workload>/`; nothing there is not an error. */
-export async function removeDrop(loc: DropLocation, workload: string): Promise<void> {
-  if (loc.kind === 's3') s3NotYet();
+export async function removeDrop(
+  loc: DropLocation,
+  workload: string,
+  env: Env = process.env,
+): Promise<void> {
+  if (loc.kind === 's3') {
+    checkWorkload(workload);
+    return s3Remove(env, loc.bucket, loc.prefix, workload);
+  }
   await rm(workloadDir(loc, workload), { recursive: true, force: true });
 }
 
@@ -112,8 +140,30 @@ export async function readCredentialFile(path: string, what: string): Promise<st
  * Reads what `writeDrop` left. `url` names the workload's folder itself
  * (`file:///drop/checkout-production`), as `keep env --approle-from` takes it.
  */
-export async function readDrop(loc: DropLocation): Promise<DroppedCredentials> {
-  if (loc.kind === 's3') s3NotYet();
+export async function readDrop(
+  loc: DropLocation,
+  env: Env = process.env,
+): Promise<DroppedCredentials> {
+  if (loc.kind === 's3') {
+    const where = `s3://${loc.bucket}/${loc.prefix}/`;
+    const got = await s3Read(env, loc.bucket, loc.prefix, [
+      ROLE_ID_FILE,
+      WRAPPED_SECRET_ID_FILE,
+      SECRET_ID_FILE,
+    ]);
+    const roleId = got[ROLE_ID_FILE];
+    if (!roleId)
+      throw new LocalError(`cannot read the role ID from ${where}${ROLE_ID_FILE}: not there`);
+    const wrapped = got[WRAPPED_SECRET_ID_FILE];
+    if (wrapped) return { roleId, secretId: wrapped, wrapped: true };
+    const secretId = got[SECRET_ID_FILE];
+    if (!secretId) {
+      throw new LocalError(
+        `cannot read the secret ID from ${where}: neither ${SECRET_ID_FILE} nor ${WRAPPED_SECRET_ID_FILE} is there`,
+      );
+    }
+    return { roleId, secretId, wrapped: false };
+  }
   const roleId = await readCredentialFile(join(loc.dir, ROLE_ID_FILE), 'role ID');
   const wrappedPath = join(loc.dir, WRAPPED_SECRET_ID_FILE);
   try {

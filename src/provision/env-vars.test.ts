@@ -57,7 +57,11 @@ describe('keep env naming and merging', () => {
       // Out of order on purpose: secrets go after config whatever the input order.
       { kind: 'secret', source: 'secret/s/global', values: { PASS: 'pass-g', ONLY_G: '1' } },
       { kind: 'secret', source: 'secret/s/e', values: { PASS: 'pass-e' } },
-      { kind: 'config', source: 'config global/', values: { LEVEL: 'info', PASS: 'pass-c', A: 'g' } },
+      {
+        kind: 'config',
+        source: 'config global/',
+        values: { LEVEL: 'info', PASS: 'pass-c', A: 'g' },
+      },
       { kind: 'config', source: 'config s/global/', values: { LEVEL: 'debug' } },
       { kind: 'config', source: 'config s/e/', values: { A: 'e' } },
     ];
@@ -65,7 +69,9 @@ describe('keep env naming and merging', () => {
     assert.deepEqual(m.vars, { LEVEL: 'debug', PASS: 'pass-e', A: 'e', ONLY_G: '1' });
     assert.equal(m.origin.PASS, 'secret/s/e');
     assert.equal(m.origin.LEVEL, 'config s/global/');
-    assert.deepEqual(m.conflicts, [{ name: 'PASS', secret: 'secret/s/e', config: 'config global/' }]);
+    assert.deepEqual(m.conflicts, [
+      { name: 'PASS', secret: 'secret/s/e', config: 'config global/' },
+    ]);
     const line = conflictMessage(m.conflicts[0]!);
     assert.match(line, /PASS/);
     assert.doesNotMatch(line, /pass-/);
@@ -86,7 +92,10 @@ describe('keep env naming and merging', () => {
 
   it('renders dotenv, shell and json that read back to the same values', () => {
     const vars = { A: "it's", B: 'line\nbreak "q" $HOME \\' };
-    assert.equal(renderEnv(vars, 'shell'), `export A='it'\\''s'\nexport B='line\nbreak "q" $HOME \\'\n`);
+    assert.equal(
+      renderEnv(vars, 'shell'),
+      `export A='it'\\''s'\nexport B='line\nbreak "q" $HOME \\'\n`,
+    );
     assert.equal(renderEnv(vars, 'dotenv'), 'A="it\'s"\nB="line\\nbreak \\"q\\" \\$HOME \\\\"\n');
     assert.deepEqual(JSON.parse(renderEnv(vars, 'json')), vars);
     assert.ok(isShellName('_A1'));
@@ -118,7 +127,11 @@ describe('keep provision pure parts', () => {
 
   it('parses drop URLs and refuses others', () => {
     assert.deepEqual(parseDropUrl('file:///var/drop/'), { kind: 'file', dir: '/var/drop' });
-    assert.deepEqual(parseDropUrl('s3://bucket/a/b/'), { kind: 's3', bucket: 'bucket', prefix: 'a/b' });
+    assert.deepEqual(parseDropUrl('s3://bucket/a/b/'), {
+      kind: 's3',
+      bucket: 'bucket',
+      prefix: 'a/b',
+    });
     for (const bad of ['ftp://x/y', '/plain/path', 'file://host/x', 's3:///nobucket', 'nonsense']) {
       assert.throws(() => parseDropUrl(bad), /invalid drop URL/, bad);
     }

@@ -84,13 +84,21 @@ export interface IssuedSecretId {
 }
 
 /** Issues one secret ID for the role, wrapped when `wrapTtl` is set. */
-export async function issueSecretId(client: ApiClient, o: ProvisionOptions): Promise<IssuedSecretId> {
+export async function issueSecretId(
+  client: ApiClient,
+  o: ProvisionOptions,
+): Promise<IssuedSecretId> {
   const role = roleNameOf(o.service, o.env);
-  const headers: Record<string, string> = o.wrapTtl > 0 ? { 'X-Vault-Wrap-TTL': `${o.wrapTtl}s` } : {};
-  const answer = await client.write(`auth/${o.approleMount}/role/${role}/secret-id`, {}, {
-    method: 'POST',
-    headers,
-  });
+  const headers: Record<string, string> =
+    o.wrapTtl > 0 ? { 'X-Vault-Wrap-TTL': `${o.wrapTtl}s` } : {};
+  const answer = await client.write(
+    `auth/${o.approleMount}/role/${role}/secret-id`,
+    {},
+    {
+      method: 'POST',
+      headers,
+    },
+  );
   if (o.wrapTtl > 0) {
     const info = answer?.wrap_info;
     if (!info?.token) throw new Error('the server did not wrap the secret ID');
@@ -125,7 +133,9 @@ export function checkedCidrList(values: string[]): string[] {
     try {
       parseCidr(cidr);
     } catch {
-      throw new LocalError(`invalid -cidr ${JSON.stringify(cidr)}: expected a network like 10.0.0.0/8`);
+      throw new LocalError(
+        `invalid -cidr ${JSON.stringify(cidr)}: expected a network like 10.0.0.0/8`,
+      );
     }
     out.push(cidr);
   }

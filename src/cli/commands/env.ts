@@ -9,23 +9,8 @@
  * token nor any value is printed, and the token is kept out of the child's
  * environment unless -pass-token asks for it.
  */
-import { spawn } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { ApiClient, resolveAddress, resolveTls, resolveToken } from '../client.ts';
-import { type Command, httpFlags } from '../command.ts';
-import { exitCodeFor, LocalError, ResponseError } from '../errors.ts';
-import {
-  boolFlag,
-  FlagError,
-  formatFlagHelp,
-  listFlag,
-  parseFlags,
-  stringFlag,
-  type FlagValues,
-} from '../flags.ts';
-import type { CliIO } from '../io.ts';
-import { wrapAtLength } from '../output.ts';
 import { parseDropUrl, readCredentialFile, readDrop } from '../../provision/drop.ts';
 import {
   checkName,
@@ -38,7 +23,23 @@ import {
   relativeKey,
   renderEnv,
 } from '../../provision/env-vars.ts';
+import { ApiClient, resolveAddress, resolveTls, resolveToken } from '../client.ts';
+import { type Command, httpFlags } from '../command.ts';
+import { exitCodeFor, LocalError, ResponseError } from '../errors.ts';
+import {
+  boolFlag,
+  durationFlag,
+  FlagError,
+  type FlagValues,
+  formatFlagHelp,
+  listFlag,
+  parseFlags,
+  stringFlag,
+} from '../flags.ts';
+import type { CliIO } from '../io.ts';
+import { wrapAtLength } from '../output.ts';
 import { resolveConfigAddress } from './config.ts';
+import { supervise } from './env-supervise.ts';
 
 const AUTH = 'Auth Options';
 const EXEC = 'Exec Options';
@@ -64,7 +65,26 @@ const flags = {
     { default: true },
   ),
   pristine: boolFlag("Give the child only the loaded variables, not keep's own environment."),
-  once: boolFlag('Load once and do not watch (the only mode so far).'),
+  once: boolFlag(
+    'Load once and do not watch. Without it a change in config (blocking queries) or in ' +
+      'secrets (polled) restarts the command, or sends it -exec-reload-signal.',
+  ),
+  'exec-kill-signal': stringFlag('Signal that stops the command before a restart.', {
+    default: 'SIGTERM',
+    group: EXEC,
+  }),
+  'exec-kill-timeout': durationFlag('How long to wait after the kill signal before SIGKILL.', {
+    default: 30 * 1e9,
+    group: EXEC,
+  }),
+  'exec-reload-signal': stringFlag(
+    'Send this signal on a change instead of restarting the command.',
+    { group: EXEC },
+  ),
+  'secret-poll': durationFlag('How often to look for changed secrets while watching.', {
+    default: 60 * 1e9,
+    group: EXEC,
+  }),
   'pass-token': boolFlag("Put the token into the child's environment as KEEP_TOKEN."),
   format: stringFlag(
     'Instead of running a command, print the environment as dotenv, json or shell ' +
@@ -107,19 +127,6 @@ Usage: keep env [options] [--] COMMAND [ARGS...]
 
   The token comes from -approle-from, -role-id-file with -secret-id-file, or
   KEEP_TOKEN, VAULT_TOKEN and ~/.keep-token, in that order.`;
-
-/** Exit code for a command that could not be started, as a shell reports it. */
-const NOT_FOUND = 127;
-const NOT_EXECUTABLE = 126;
-const FORWARDED: NodeJS.Signals[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGWINCH',
-];
 
 function clientFor(f: Flags, io: CliIO, token?: string): ApiClient {
   return new ApiClient({
@@ -185,7 +192,7 @@ async function appRoleLogin(f: Flags, io: CliIO): Promise<Login | undefined> {
   let secretId: string;
   let wrapped: boolean;
   if (f['approle-from']) {
-    const drop = await readDrop(parseDropUrl(f['approle-from']));
+    const drop = await readDrop(parseDropUrl(f['approle-from']), io.env);
     ({ roleId, secretId, wrapped } = drop);
   } else if (f['role-id-file'] || f['secret-id-file']) {
     if (!f['role-id-file'] || !f['secret-id-file']) {
@@ -281,6 +288,22 @@ function splitSecretPath(text: string): { mount: string; path: string } {
   return { mount: clean.slice(0, at), path: clean.slice(at + 1) };
 }
 
+/** The config prefixes to read, lowest precedence first. */
+function configPrefixesOf(f: Flags): string[] {
+  const conv = f.service ? conventionLayout(f.service, f.env, f['secret-mount']) : undefined;
+  return [
+    ...(conv?.configPrefixes ?? []),
+    ...f.prefix.map((p) => `${p.replace(/^\/+|\/+$/g, '')}/`),
+  ];
+}
+
+/** A signal name (`TERM` or `SIGTERM`) Node knows; LocalError otherwise. */
+function checkedSignal(flag: string, name: string): NodeJS.Signals {
+  const full = (name.toUpperCase().startsWith('SIG') ? name : `SIG${name}`).toUpperCase();
+  if (!(full in constants.signals)) throw new LocalError(`invalid ${flag} ${JSON.stringify(name)}`);
+  return full as NodeJS.Signals;
+}
+
 /** Reads every layer; a missing service (nothing at all under it) is an error. */
 async function loadLayers(f: Flags, io: CliIO, client: ApiClient, token: string) {
   const layers: Layer[] = [];
@@ -292,10 +315,7 @@ async function loadLayers(f: Flags, io: CliIO, client: ApiClient, token: string)
         );
   const base = resolveConfigAddress(f['config-address'] || undefined, io.env);
   const conv = f.service ? conventionLayout(f.service, f.env, f['secret-mount']) : undefined;
-  const configPrefixes = [
-    ...(conv?.configPrefixes ?? []),
-    ...f.prefix.map((p) => `${p.replace(/^\/+|\/+$/g, '')}/`),
-  ];
+  const configPrefixes = configPrefixesOf(f);
   const secrets = [
     ...(conv?.secrets.map((s) => ({ ...s, required: false })) ?? []),
     ...f.secret.map((s) => ({ ...splitSecretPath(s), required: true })),
@@ -336,51 +356,14 @@ async function loadLayers(f: Flags, io: CliIO, client: ApiClient, token: string)
 function startRenewal(client: ApiClient, login: Login | undefined, io: CliIO): () => void {
   if (!login || login.renewEvery <= 0) return () => {};
   let warned = false;
-  const timer = setInterval(
-    () => {
-      client.call('PUT', 'auth/token/renew-self', { body: {} }).catch((err: Error) => {
-        if (!warned) io.stderr(`keep env: could not renew the token: ${err.message}\n`);
-        warned = true;
-      });
-    },
-    Math.max(1, login.renewEvery) * 1000,
-  );
+  const timer = setInterval(() => {
+    client.call('PUT', 'auth/token/renew-self', { body: {} }).catch((err: Error) => {
+      if (!warned) io.stderr(`keep env: could not renew the token: ${err.message}\n`);
+      warned = true;
+    });
+  }, Math.max(1, login.renewEvery) * 1000);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** Runs the child with signals forwarded; resolves with its exit code (128+n when killed). */
-function runChild(argv: string[], env: NodeJS.ProcessEnv, io: CliIO): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
-    const handlers = FORWARDED.map((sig) => {
-      const handler = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-      };
-      process.on(sig, handler);
-      return [sig, handler] as const;
-    });
-    const done = (code: number) => {
-      for (const [sig, handler] of handlers) process.off(sig, handler);
-      resolve(code);
-    };
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') {
-        io.stderr(`keep env: command not found: ${argv[0]}\n`);
-        done(NOT_FOUND);
-      } else if (err.code === 'EACCES') {
-        io.stderr(`keep env: cannot execute ${argv[0]}: permission denied\n`);
-        done(NOT_EXECUTABLE);
-      } else {
-        io.stderr(`keep env: cannot start ${argv[0]}: ${err.message}\n`);
-        done(NOT_EXECUTABLE);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      if (signal) done(128 + (constants.signals[signal] ?? 0));
-      else done(code ?? 1);
-    });
-  });
 }
 
 async function writeOut(path: string, text: string): Promise<void> {
@@ -421,6 +404,10 @@ async function runEnv(argv: string[], io: CliIO): Promise<number> {
       throw new LocalError('-format writes the environment out; it takes no command');
     }
     if (f.out && !format) throw new LocalError('-out needs -format');
+    const killSignal = checkedSignal('-exec-kill-signal', f['exec-kill-signal']);
+    const reloadSignal = f['exec-reload-signal']
+      ? checkedSignal('-exec-reload-signal', f['exec-reload-signal'])
+      : undefined;
     if (!format && command.length === 0) {
       throw new LocalError('no command given: keep env [options] -- COMMAND [ARGS...]');
     }
@@ -466,11 +453,34 @@ async function runEnv(argv: string[], io: CliIO): Promise<number> {
     const inherited: NodeJS.ProcessEnv = f.pristine ? {} : { ...io.env };
     delete inherited.KEEP_TOKEN;
     delete inherited.VAULT_TOKEN;
-    const env: NodeJS.ProcessEnv = { ...inherited, ...merged.vars };
-    if (f['pass-token']) env.KEEP_TOKEN = token;
+    const childEnv = (vars: Record<string, string>): NodeJS.ProcessEnv => {
+      const env: NodeJS.ProcessEnv = { ...inherited, ...vars };
+      if (f['pass-token']) env.KEEP_TOKEN = token;
+      return env;
+    };
     const stopRenewal = startRenewal(client, login, io);
     try {
-      return await runChild(command, env, io);
+      return await supervise({
+        argv: command,
+        env: childEnv,
+        vars: merged.vars,
+        io,
+        watch: f.once
+          ? undefined
+          : {
+              reload: async () => {
+                const again = await loadLayers(f, io, client, token);
+                return mergeLayers(again, { sanitize: f.sanitize, upcase: f.upcase }).vars;
+              },
+              configBase: resolveConfigAddress(f['config-address'] || undefined, io.env),
+              configPrefixes: configPrefixesOf(f),
+              token,
+              pollSeconds: Math.max(1, f['secret-poll'] / 1e9),
+              killSignal,
+              killTimeoutMs: Math.max(0, f['exec-kill-timeout'] / 1e6),
+              reloadSignal,
+            },
+      });
     } finally {
       stopRenewal();
     }

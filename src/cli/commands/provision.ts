@@ -4,20 +4,21 @@
  * (optionally wrapped) secret ID, dropped beside its role ID at
  * `<drop>/<workload>/` for the workload alone. Secret values are never printed.
  */
-import { type Command, type CommandContext, defineCommand, httpFlags } from '../command.ts';
-import { LocalError } from '../errors.ts';
-import { durationFlag, listFlag, stringFlag } from '../flags.ts';
+
 import { type DropLocation, parseDropUrl, removeDrop, writeDrop } from '../../provision/drop.ts';
 import { checkName } from '../../provision/env-vars.ts';
 import {
   applyRole,
   checkedCidrList,
   issueSecretId,
-  policyName,
   type ProvisionOptions,
+  policyName,
   removeRole,
   roleNameOf,
 } from '../../provision/provision.ts';
+import { type Command, type CommandContext, defineCommand, httpFlags } from '../command.ts';
+import { LocalError } from '../errors.ts';
+import { durationFlag, listFlag, stringFlag } from '../flags.ts';
 
 const NS = 1e9;
 
@@ -35,7 +36,8 @@ const flags = {
       'Default: not wrapped.',
   ),
   drop: stringFlag(
-    'Where the credentials go: file:///dir (the workload gets dir/WORKLOAD/). Required for ' +
+    'Where the credentials go: file:///dir or s3://bucket/prefix (the workload gets ' +
+      '.../WORKLOAD/). Required for ' +
       'create and rotate; delete removes the drop when given.',
   ),
   'approle-mount': stringFlag('Mount of the AppRole auth method.', { default: 'approle' }),
@@ -68,7 +70,8 @@ function plan(ctx: Ctx, needDrop: boolean): Plan {
   const workload = f.workload || `${f.service}-${f.env}`;
   const badWorkload = checkName('-workload', workload);
   if (badWorkload) throw new LocalError(badWorkload);
-  if (needDrop && !f.drop) throw new LocalError('-drop is required: file:///dir');
+  if (needDrop && !f.drop)
+    throw new LocalError('-drop is required: file:///dir or s3://bucket/prefix');
   const drop = f.drop ? parseDropUrl(f.drop) : undefined;
   if (f['secret-id-ttl'] <= 0) throw new LocalError('-secret-id-ttl must be positive');
   if (f['wrap-ttl'] < 0) throw new LocalError('-wrap-ttl cannot be negative');
@@ -91,11 +94,16 @@ async function issueAndDrop(ctx: Ctx, p: Plan, roleId: string): Promise<number> 
   const secret = await issueSecretId(ctx.client(), p.opts);
   let where: string;
   try {
-    where = await writeDrop(p.drop!, p.workload, {
-      roleId,
-      secretId: secret.value,
-      wrapped: secret.wrapped,
-    });
+    where = await writeDrop(
+      p.drop!,
+      p.workload,
+      {
+        roleId,
+        secretId: secret.value,
+        wrapped: secret.wrapped,
+      },
+      ctx.io.env,
+    );
   } catch (err) {
     if (err instanceof LocalError) throw err;
     throw new LocalError(`cannot write the drop: ${(err as Error).message}`);
@@ -188,7 +196,7 @@ Usage: keep provision delete -service=S -env=E [-drop=file:///DIR] [options]
     }
     try {
       await removeRole(ctx.client(), p.opts);
-      if (p.drop) await removeDrop(p.drop, p.workload);
+      if (p.drop) await removeDrop(p.drop, p.workload, ctx.io.env);
       ctx.ui.output(
         `Success! Removed role ${roleNameOf(p.opts.service, p.opts.env)}, policy ` +
           `${policyName(p.opts.service, p.opts.env)}${p.drop ? ' and the drop' : ''}`,
