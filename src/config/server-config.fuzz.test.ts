@@ -175,7 +175,25 @@ const mutatedHcl = fc
     fc.tuple(
       fc.nat(VALID_HCL.length),
       fc.nat(4),
-      fc.constantFrom('', '"', '{', '}', '[', ']', '=', '\n', '#', '/*', '<<EOF\n', '\\', '${', '\0', 'ü', '-', '1'),
+      fc.constantFrom(
+        '',
+        '"',
+        '{',
+        '}',
+        '[',
+        ']',
+        '=',
+        '\n',
+        '#',
+        '/*',
+        '<<EOF\n',
+        '\\',
+        '${',
+        '\0',
+        'ü',
+        '-',
+        '1',
+      ),
     ),
     { minLength: 1, maxLength: 6 },
   )
@@ -225,7 +243,7 @@ describe('parseServerConfig, fuzzed', () => {
       fc.property(fc.oneof(shapedDoc, value), (doc) => {
         parsesOrFailsCleanly(JSON.stringify(doc) ?? '', 'json');
       }),
-      3000,
+      2000,
     );
   });
 
@@ -234,7 +252,7 @@ describe('parseServerConfig, fuzzed', () => {
       fc.property(shapedDoc, (doc) => {
         parsesOrFailsCleanly(toHcl(doc), 'hcl');
       }),
-      3000,
+      2000,
     );
   });
 
@@ -251,7 +269,7 @@ describe('parseServerConfig, fuzzed', () => {
         fc.constantFrom('hcl' as const, 'json' as const),
         (text, format) => parsesOrFailsCleanly(text, format),
       ),
-      3000,
+      2000,
     );
   });
 });

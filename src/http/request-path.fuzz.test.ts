@@ -140,9 +140,14 @@ describe('canonicalPath, fuzzed', () => {
     const dot = fc.constantFrom('..', '.', '%2e', '%2E%2e', '.%2E', '%2e.', '');
     const plain = fc.stringMatching(/^[a-z0-9_-]{1,8}$/);
     await fuzz(
-      fc.property(fc.array(plain, { maxLength: 4 }), dot, fc.array(plain, { minLength: 1, maxLength: 4 }), (pre, d, post) => {
-        assert.ok(refusesCleanly(() => canonicalPath([...pre, d, ...post].join('/'))));
-      }),
+      fc.property(
+        fc.array(plain, { maxLength: 4 }),
+        dot,
+        fc.array(plain, { minLength: 1, maxLength: 4 }),
+        (pre, d, post) => {
+          assert.ok(refusesCleanly(() => canonicalPath([...pre, d, ...post].join('/'))));
+        },
+      ),
       5_000,
     );
   });

@@ -14,6 +14,9 @@ import { handleLogical } from './logical.ts';
 import { sendError, sendJson } from './render.ts';
 import { registerSysRaw } from './sys-raw.ts';
 
+/** `type/subtype` and any parameters: what fastify takes as a Content-Type (lib/content-type.js). */
+const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(?:;.*)?$/s;
+
 /** Vault's default per-listener request size limit. */
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
@@ -87,6 +90,14 @@ export function buildApiServer(core: Core, opts: ApiServerOptions = {}): Fastify
   // Vault reads every body as JSON whatever the content type; decode it ourselves.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // fastify answers 415 to a Content-Type that is not a media type (an empty
+  // value, `;`) before any route runs, where Vault ignores the header. Such a
+  // header is dropped, so the body is read like any other.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !MEDIA_TYPE.test(type)) delete req.headers['content-type'];
+    done();
+  });
 
   registerSysRaw(app, core);
   if (core.ha) {

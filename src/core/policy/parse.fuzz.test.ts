@@ -48,6 +48,7 @@ const oddString = fc.oneof(
     '/a/b',
     'a*b',
     '\u0000',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation, literally
     '${var}',
   ),
   fc.string({ maxLength: 10 }),
@@ -69,7 +70,10 @@ const { value } = fc.letrec<{ value: unknown }>((tie) => ({
 
 /** A rule body with the known keys holding values of any type. */
 const ruleBody = fc.dictionary(
-  fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...RULE_KEYS) }, { weight: 1, arbitrary: oddString }),
+  fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom(...RULE_KEYS) },
+    { weight: 1, arbitrary: oddString },
+  ),
   fc.oneof(
     fc.array(fc.constantFrom(...CAPABILITIES, 'fly', ''), { maxLength: 5 }),
     fc.dictionary(oddString, fc.oneof(fc.array(scalar, { maxLength: 3 }), value), { maxKeys: 3 }),
@@ -79,7 +83,10 @@ const ruleBody = fc.dictionary(
 );
 
 const policyDoc = fc
-  .tuple(fc.array(fc.tuple(oddString, ruleBody), { maxLength: 4 }), fc.dictionary(oddString, value, { maxKeys: 2 }))
+  .tuple(
+    fc.array(fc.tuple(oddString, ruleBody), { maxLength: 4 }),
+    fc.dictionary(oddString, value, { maxKeys: 2 }),
+  )
   .map(([rules, extra]) => {
     const path: Record<string, unknown> = {};
     for (const [pattern, body] of rules) path[pattern] = body;
@@ -129,7 +136,24 @@ const mutated = fc
     fc.tuple(
       fc.nat(VALID.length),
       fc.nat(3),
-      fc.constantFrom('', '"', '{', '}', '[', ']', '=', ',', '\n', '#', '/*', '<<EOF\n', '\\', '\0', '*', '+'),
+      fc.constantFrom(
+        '',
+        '"',
+        '{',
+        '}',
+        '[',
+        ']',
+        '=',
+        ',',
+        '\n',
+        '#',
+        '/*',
+        '<<EOF\n',
+        '\\',
+        '\0',
+        '*',
+        '+',
+      ),
     ),
     { minLength: 1, maxLength: 6 },
   )
@@ -143,7 +167,10 @@ const mutated = fc
   });
 
 const deep = fc
-  .tuple(fc.integer({ min: 50, max: 3000 }), fc.constantFrom('{', '[', 'a {', '{"path":', 'path "a" { x = ['))
+  .tuple(
+    fc.integer({ min: 50, max: 3000 }),
+    fc.constantFrom('{', '[', 'a {', '{"path":', 'path "a" { x = ['),
+  )
   .map(([n, open]) => open.repeat(n));
 
 const name = fc.oneof(
@@ -176,14 +203,14 @@ describe('parsePolicy, fuzzed', () => {
       fc.property(name, fc.oneof(policyDoc, value), (n, doc) => {
         parsesOrRefuses(n, JSON.stringify(doc) ?? '');
       }),
-      3000,
+      2000,
     );
   });
 
   it('HCL policies of any shape parse or are refused with a 400', async () => {
     await fuzz(
       fc.property(name, policyDoc, (n, doc) => parsesOrRefuses(n, toHcl(doc))),
-      3000,
+      2000,
     );
   });
 
@@ -191,10 +218,16 @@ describe('parsePolicy, fuzzed', () => {
     await fuzz(
       fc.property(
         name,
-        fc.oneof(mutated, deep, fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.json()),
+        fc.oneof(
+          mutated,
+          deep,
+          fc.string({ maxLength: 200 }),
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.json(),
+        ),
         parsesOrRefuses,
       ),
-      3000,
+      2000,
     );
   });
 });

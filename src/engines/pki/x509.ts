@@ -138,11 +138,77 @@ export function decodePem(text: string, what: string): PemBlock[] {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0 || body === '') {
       throw malformedPem(what);
     }
-    blocks.push({ label: m[1]!, der: Buffer.from(body, 'base64') });
+    const der = Buffer.from(body, 'base64');
+    // The DER parser reads the first element and ignores what follows it; Go's
+    // (and so Vault's) refuses trailing data, and so does Keep, so a CSR or
+    // certificate has one encoding and nothing rides along after its signature.
+    const length = derElementLength(der);
+    if (length !== undefined && length < der.length) {
+      throw new BadRequestError(`${what} holds data after the end of its DER structure`);
+    }
+    blocks.push({ label: m[1]!, der });
     last = m.index! + m[0].length;
   }
   if (text.slice(last).trim() !== '' || blocks.length === 0) throw malformedPem(what);
   return blocks;
+}
+
+/**
+ * The DER element at `at`: its tag, where its contents start and where it
+ * ends; undefined when the header is not definite-length DER, which the
+ * structure's own parser then refuses.
+ */
+function derElement(
+  der: Buffer,
+  at: number,
+): { tag: number; start: number; end: number } | undefined {
+  if (der.length < at + 2 || (der[at]! & 0x1f) === 0x1f) return undefined;
+  const first = der[at + 1]!;
+  if (first < 0x80) return { tag: der[at]!, start: at + 2, end: at + 2 + first };
+  const count = first & 0x7f;
+  if (count === 0 || count > 4 || der.length < at + 2 + count) return undefined;
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + der[at + 2 + i]!;
+  const start = at + 2 + count;
+  return { tag: der[at]!, start, end: start + length };
+}
+
+/** Bytes taken by the DER element at the start of `der`. */
+function derElementLength(der: Buffer): number | undefined {
+  return derElement(der, 0)?.end;
+}
+
+/**
+ * The signature BIT STRING that closes a signed structure (SEQUENCE {
+ * to-be-signed, algorithm, BIT STRING }): its unused-bits count and bytes.
+ */
+function signatureOf(der: Buffer): { unusedBits: number; bytes: Buffer } | undefined {
+  const outer = derElement(der, 0);
+  if (outer?.tag !== 0x30 || outer.end !== der.length) return undefined;
+  const tbs = derElement(der, outer.start);
+  if (tbs?.tag !== 0x30) return undefined;
+  // The algorithm's tags too: the parser reads a mis-tagged AlgorithmIdentifier
+  // (or OID inside it) as if it were right, and the signature does not cover it.
+  const algorithm = derElement(der, tbs.end);
+  if (algorithm?.tag !== 0x30 || derElement(der, algorithm.start)?.tag !== 0x06) return undefined;
+  const signature = derElement(der, algorithm.end);
+  if (signature?.tag !== 0x03 || signature.start >= signature.end || signature.end !== outer.end) {
+    return undefined;
+  }
+  return {
+    unusedBits: der[signature.start]!,
+    bytes: der.subarray(signature.start + 1, signature.end),
+  };
+}
+
+/** An ECDSA signature as DER: SEQUENCE { INTEGER r, INTEGER s } and nothing else. */
+function isDerEcdsaSignature(sig: Buffer): boolean {
+  const seq = derElement(sig, 0);
+  if (seq?.tag !== 0x30 || seq.end !== sig.length) return false;
+  const r = derElement(sig, seq.start);
+  if (r?.tag !== 0x02) return false;
+  const s = derElement(sig, r.end);
+  return s?.tag === 0x02 && s.end === seq.end;
 }
 
 function malformedPem(what: string): BadRequestError {
@@ -157,7 +223,16 @@ export function encodePem(der: ArrayBuffer | Buffer, label: string): string {
 /** Parses one DER certificate; a 400 when it is not one. */
 export function parseCertificate(der: Buffer, what = 'certificate'): x509.X509Certificate {
   try {
-    return new x509.X509Certificate(toArrayBuffer(der));
+    const cert = new x509.X509Certificate(toArrayBuffer(der));
+    // Parts are decoded on first use; touch the ones callers read, so a broken
+    // one (a key with damaged curve parameters) is this 400, not a later 500.
+    void cert.publicKey.algorithm;
+    void cert.subjectName;
+    void cert.issuerName;
+    void cert.notBefore;
+    void cert.notAfter;
+    void cert.extensions;
+    return cert;
   } catch {
     throw new BadRequestError(`${what} could not be parsed as an X.509 certificate`);
   }
@@ -196,6 +271,19 @@ export async function parseCsr(text: string): Promise<x509.Pkcs10CertificateRequ
     void csr.subjectName;
     void csr.publicKey.algorithm;
   } catch {
+    throw new BadRequestError('certificate request could not be parsed');
+  }
+  // The signature must be DER, as Go (so Vault) requires, though WebCrypto
+  // would verify a BIT STRING claiming unused bits, or an ECDSA signature
+  // whose SEQUENCE length is wrong: one CSR, one encoding.
+  const signature = signatureOf(blocks[0]!.der);
+  let ecdsa = false;
+  try {
+    ecdsa = csr.signatureAlgorithm.name === 'ECDSA';
+  } catch {
+    // an unknown algorithm: verify() below refuses it
+  }
+  if (signature?.unusedBits !== 0 || (ecdsa && !isDerEcdsaSignature(signature.bytes))) {
     throw new BadRequestError('certificate request could not be parsed');
   }
   let ok = false;
