@@ -13,18 +13,8 @@
  * The parser returns keys sorted and drops comments, so source key order is
  * not kept and a file with comments is refused rather than stripped of them.
  */
-import { createRequire } from 'node:module';
+import { loadHcl } from '../lib/hcl.ts';
 import { LocalError } from './errors.ts';
-
-type HclParser = { parse(source: string): string };
-
-let parser: HclParser | undefined;
-
-/** Loaded on first use: the module is large and only this command needs it. */
-function hcl(): HclParser {
-  parser ??= createRequire(import.meta.url)('js-hcl-parser') as HclParser;
-  return parser;
-}
 
 /** True when the source has `#`, `//` or `/* *\/` comments outside strings. */
 export function hasComments(source: string): boolean {
@@ -89,7 +79,7 @@ function body(fields: Record<string, Value>, indent: string, quoteKeys: boolean)
 
 /** Formats a policy document; throws LocalError when it cannot be parsed or has comments. */
 export function formatPolicy(source: string): string {
-  const parsed = hcl().parse(source);
+  const parsed = loadHcl()(source);
   let doc: Record<string, Value>;
   try {
     doc = JSON.parse(parsed) as Record<string, Value>;
