@@ -14,7 +14,7 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fuzz, fuzzRuns } from './helpers/fuzz.ts';
+import { type Answer, fuzz, fuzzRuns, rawRequest } from './helpers/fuzz.ts';
 import { type KeepProcess, startDevKeep } from './helpers/keep-server.ts';
 
 const ROOT = 'fuzz-http-root';
@@ -22,12 +22,6 @@ const ROOT = 'fuzz-http-root';
 const SECRET = `planted-${Math.random().toString(36).slice(2)}-value`;
 /** Sent inside request bodies; an error must not echo it either. */
 const BODY_SECRET = 'body-secret-ZQX81';
-
-interface Answer {
-  status: number;
-  type: string | null;
-  text: string;
-}
 
 describe('the Vault API under hostile input', () => {
   let server: KeepProcess;
@@ -43,29 +37,7 @@ describe('the Vault API under hostile input', () => {
     const headers: Record<string, string> = { ...init.headers };
     const token = init.token === undefined ? ROOT : init.token;
     if (token !== null) headers['X-Vault-Token'] = token;
-    // node:http frames no body of a GET or DELETE; unframed, it would read as the next request.
-    if (init.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(init.body));
-    const url = new URL(server.addr);
-    return new Promise<Answer>((resolve, reject) => {
-      const req = http.request(
-        { host: url.hostname, port: url.port, method, path, headers, agent, timeout: 15_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              type: res.headers['content-type'] ?? null,
-              text: Buffer.concat(chunks).toString(),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer in 15 s: ${method} ${path}`)));
-      req.on('error', reject);
-      req.end(init.body);
-    });
+    return rawRequest(server.addr, agent, method, path, headers, init.body);
   }
 
   const enc = (path: string) => path.split('/').map(encodeURIComponent).join('/');

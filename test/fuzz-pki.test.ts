@@ -12,16 +12,10 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { x509 } from '../src/engines/pki/x509.ts';
-import { fuzz, fuzzRuns } from './helpers/fuzz.ts';
+import { type Answer, fuzz, fuzzRuns, rawRequest } from './helpers/fuzz.ts';
 import { type KeepProcess, startDevKeep } from './helpers/keep-server.ts';
 
 const ROOT = 'fuzz-pki-root';
-
-interface Answer {
-  status: number;
-  type: string | null;
-  text: string;
-}
 
 function pem(der: Uint8Array, label: string): string {
   const b64 = Buffer.from(der).toString('base64');
@@ -116,29 +110,7 @@ describe('PEM and CSR input to the PKI engine', () => {
 
   function call(method: string, path: string, body?: unknown): Promise<Answer> {
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { 'X-Vault-Token': ROOT };
-    if (text !== undefined) headers['Content-Length'] = String(Buffer.byteLength(text));
-    const url = new URL(server.addr);
-    return new Promise<Answer>((resolve, reject) => {
-      const req = http.request(
-        { host: url.hostname, port: url.port, method, path, headers, agent, timeout: 15_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              type: res.headers['content-type'] ?? null,
-              text: Buffer.concat(chunks).toString(),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer in 15 s: ${method} ${path}`)));
-      req.on('error', reject);
-      req.end(text);
-    });
+    return rawRequest(server.addr, agent, method, path, { 'X-Vault-Token': ROOT }, text);
   }
 
   async function ok(method: string, path: string, body?: unknown) {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fuzz } from '../../test/helpers/fuzz.ts';
+import { deeplyNested, fuzz, mutatedText } from '../../test/helpers/fuzz.ts';
 import { parseServerConfig } from './server-config.ts';
 
 const KEYS = [
@@ -170,45 +170,27 @@ max_lease_ttl = "768h"
 `;
 
 /** A valid file with characters deleted, inserted or replaced. */
-const mutatedHcl = fc
-  .array(
-    fc.tuple(
-      fc.nat(VALID_HCL.length),
-      fc.nat(4),
-      fc.constantFrom(
-        '',
-        '"',
-        '{',
-        '}',
-        '[',
-        ']',
-        '=',
-        '\n',
-        '#',
-        '/*',
-        '<<EOF\n',
-        '\\',
-        '${',
-        '\0',
-        'ü',
-        '-',
-        '1',
-      ),
-    ),
-    { minLength: 1, maxLength: 6 },
-  )
-  .map((edits) => {
-    let text = VALID_HCL;
-    for (const [at, del, ins] of edits) {
-      const i = Math.min(at, text.length);
-      text = text.slice(0, i) + ins + text.slice(i + del);
-    }
-    return text;
-  });
+const mutatedHcl = mutatedText(VALID_HCL, 4, [
+  '',
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  '=',
+  '\n',
+  '#',
+  '/*',
+  '<<EOF\n',
+  '\\',
+  '${',
+  '\0',
+  'ü',
+  '-',
+  '1',
+]);
 
-const deep = fc
-  .tuple(fc.integer({ min: 50, max: 3000 }), fc.constantFrom('{', '[', 'a {', '{"a":', 'a = ['))
-  .map(([n, open]) => open.repeat(n));
+const deep = deeplyNested(['{', '[', 'a {', '{"a":', 'a = [']);
 
 function parsesOrFailsCleanly(text: string, format: 'hcl' | 'json'): void {
   let parsed: ReturnType<typeof parseServerConfig>;

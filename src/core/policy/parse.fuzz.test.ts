@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fuzz } from '../../../test/helpers/fuzz.ts';
+import { deeplyNested, fuzz, mutatedText } from '../../../test/helpers/fuzz.ts';
 import { BadRequestError } from '../../lib/errors.ts';
 import { parsePolicy } from './parse.ts';
 
@@ -131,47 +131,26 @@ const VALID = `path "secret/data/app/*" {
 path "sys/policy/+" { policy = "read" }
 `;
 
-const mutated = fc
-  .array(
-    fc.tuple(
-      fc.nat(VALID.length),
-      fc.nat(3),
-      fc.constantFrom(
-        '',
-        '"',
-        '{',
-        '}',
-        '[',
-        ']',
-        '=',
-        ',',
-        '\n',
-        '#',
-        '/*',
-        '<<EOF\n',
-        '\\',
-        '\0',
-        '*',
-        '+',
-      ),
-    ),
-    { minLength: 1, maxLength: 6 },
-  )
-  .map((edits) => {
-    let text = VALID;
-    for (const [at, del, ins] of edits) {
-      const i = Math.min(at, text.length);
-      text = text.slice(0, i) + ins + text.slice(i + del);
-    }
-    return text;
-  });
+const mutated = mutatedText(VALID, 3, [
+  '',
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  '=',
+  ',',
+  '\n',
+  '#',
+  '/*',
+  '<<EOF\n',
+  '\\',
+  '\0',
+  '*',
+  '+',
+]);
 
-const deep = fc
-  .tuple(
-    fc.integer({ min: 50, max: 3000 }),
-    fc.constantFrom('{', '[', 'a {', '{"path":', 'path "a" { x = ['),
-  )
-  .map(([n, open]) => open.repeat(n));
+const deep = deeplyNested(['{', '[', 'a {', '{"path":', 'path "a" { x = [']);
 
 const name = fc.oneof(
   { weight: 8, arbitrary: fc.constant('fuzz') },

@@ -3,21 +3,6 @@ import type { PathSpec } from '../../framework/backend.ts';
 import { BadRequestError } from '../../lib/errors.ts';
 import type { Core } from '../core.ts';
 
-function stringMap(value: unknown): Record<string, string> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new BadRequestError('"options" must be a map of strings');
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (typeof v === 'object' && v !== null) {
-      throw new BadRequestError(`option "${k}" must be a string`);
-    }
-    out[k] = String(v);
-  }
-  return out;
-}
-
 export function auditPaths(core: Core): PathSpec[] {
   return [
     {
@@ -37,7 +22,8 @@ export function auditPaths(core: Core): PathSpec[] {
         path: { type: 'string' },
         type: { type: 'string' },
         description: { type: 'string' },
-        options: { type: 'map' },
+        // Weakly typed, as Vault's: numbers and booleans are taken as strings.
+        options: { type: 'string_map' },
         local: { type: 'bool' },
       },
       synopsis: 'Enable or disable an audit device.',
@@ -49,7 +35,7 @@ export function auditPaths(core: Core): PathSpec[] {
             path: f.string('path'),
             type,
             description: f.string('description'),
-            options: stringMap(f.raw.options),
+            options: f.get<Record<string, string>>('options'),
             local: f.bool('local'),
           });
           core.logger.info({ device: f.string('path'), type }, 'audit device enabled');

@@ -467,6 +467,42 @@ function buildSubject(role: Role, cn: string, fields: FieldData): Buffer {
   });
 }
 
+/**
+ * The validity of a certificate a role issues or signs: checked before any
+ * key is generated, so a bad TTL costs no key generation.
+ */
+function roleValidity(role: Role, fields: FieldData, ctx: BackendContext, ca: LoadedCa) {
+  const now = ctx.system.now();
+  const { notAfter, warnings } = computeNotAfter({
+    ttl: fields.int('ttl'),
+    notAfter: fields.string('not_after') || role.not_after,
+    roleTtl: role.ttl,
+    roleMaxTtl: role.max_ttl,
+    ctx,
+    now,
+    caNotAfter: ca.cert.notAfter,
+  });
+  return { notBefore: notBefore(now, role.not_before_duration), notAfter, warnings };
+}
+
+/** Signs a leaf for `publicKey` under the role's rules and stores it unless `no_store`. */
+async function signForRole(
+  ctx: BackendContext,
+  ca: LoadedCa,
+  role: Role,
+  names: Parameters<typeof leafSpec>[1],
+  fields: FieldData,
+  publicKey: Buffer,
+  validity: { notBefore: Date; notAfter: Date },
+) {
+  const urls = await loadUrls(ctx.storage);
+  const spec = leafSpec(role, names, fields, publicKey, validity, urls);
+  return signAndStore(ctx, ca, spec, {
+    noStore: role.no_store,
+    signatureBits: role.signature_bits,
+  });
+}
+
 export function issuePaths(state: PkiState): PathSpec[] {
   async function issue(_req: LogicalRequest, fields: FieldData, ctx: BackendContext) {
     const role = await requireRole(ctx, fields.string('role'));
@@ -480,38 +516,17 @@ export function issuePaths(state: PkiState): PathSpec[] {
     const ca = await state.requireCa(ctx.storage);
     checkIssuerRef(fields, ca);
     const names = resolveNames(role, fields);
-    const now = ctx.system.now();
-    const { notAfter, warnings } = computeNotAfter({
-      ttl: fields.int('ttl'),
-      notAfter: fields.string('not_after') || role.not_after,
-      roleTtl: role.ttl,
-      roleMaxTtl: role.max_ttl,
-      ctx,
-      now,
-      caNotAfter: ca.cert.notAfter,
-    });
+    const validity = roleValidity(role, fields, ctx, ca);
     const params = { type: role.key_type, bits: role.key_bits } as KeyParams;
     const key = await generatePrivateKey(params);
-    const urls = await loadUrls(ctx.storage);
-    const spec = leafSpec(
-      role,
-      names,
-      fields,
-      publicKeyDer(key),
-      { notBefore: notBefore(now, role.not_before_duration), notAfter },
-      urls,
-    );
-    const issued = await signAndStore(ctx, ca, spec, {
-      noStore: role.no_store,
-      signatureBits: role.signature_bits,
-    });
+    const issued = await signForRole(ctx, ca, role, names, fields, publicKeyDer(key), validity);
     return issueResponse({
       issued,
       ca,
       format,
       removeRoots: fields.bool('remove_roots_from_chain'),
       privateKey: { key, params, keyFormat },
-      warnings,
+      warnings: validity.warnings,
     });
   }
 
@@ -523,35 +538,15 @@ export function issuePaths(state: PkiState): PathSpec[] {
     checkIssuerRef(fields, ca);
     checkCsrKey(role, csr);
     const names = resolveNames(role, fields, csr);
-    const now = ctx.system.now();
-    const { notAfter, warnings } = computeNotAfter({
-      ttl: fields.int('ttl'),
-      notAfter: fields.string('not_after') || role.not_after,
-      roleTtl: role.ttl,
-      roleMaxTtl: role.max_ttl,
-      ctx,
-      now,
-      caNotAfter: ca.cert.notAfter,
-    });
-    const urls = await loadUrls(ctx.storage);
-    const spec = leafSpec(
-      role,
-      names,
-      fields,
-      Buffer.from(csr.publicKey.rawData),
-      { notBefore: notBefore(now, role.not_before_duration), notAfter },
-      urls,
-    );
-    const issued = await signAndStore(ctx, ca, spec, {
-      noStore: role.no_store,
-      signatureBits: role.signature_bits,
-    });
+    const validity = roleValidity(role, fields, ctx, ca);
+    const publicKey = Buffer.from(csr.publicKey.rawData);
+    const issued = await signForRole(ctx, ca, role, names, fields, publicKey, validity);
     return issueResponse({
       issued,
       ca,
       format,
       removeRoots: fields.bool('remove_roots_from_chain'),
-      warnings,
+      warnings: validity.warnings,
     });
   }
 
