@@ -1,4 +1,5 @@
 /** Helpers shared by the HA locks of the networked backends (etcd, PostgreSQL). */
+import { parseDuration } from '../lib/duration.ts';
 
 /** A write refused because this node no longer holds the HA lock, or the lock's own loss. */
 export class LockLostError extends Error {
@@ -24,14 +25,13 @@ export function isTrue(value: unknown): boolean {
   );
 }
 
-/** Milliseconds from `"500ms"`, `"5s"`, `"1m"` or a number of seconds. */
+/** Milliseconds from a Go duration (`"500ms"`, `"5s"`, `"1m"`) or a number of seconds. */
 export function durationMs(value: unknown, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  if (typeof value === 'number') return value * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
-  if (!m) throw new Error(`invalid duration ${JSON.stringify(value)}`);
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  return Number(m[1]) * units[m[2] ?? 's']!;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new Error(`invalid duration ${JSON.stringify(value)}`);
+  }
+  return Math.round(parseDuration(value) * 1000);
 }
 
 /** Waits `ms`, or less when `signal` aborts (never rejects). */
