@@ -133,8 +133,12 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
+/** Escapes inside a double-quoted dotenv value: newlines spelled out, the rest backslashed. */
+const DOTENV_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
+
 function dotenvQuote(value: string): string {
-  return `"${value.replace(/[\\"\n\r$]/g, (ch) => ({ '\n': '\\n', '\r': '\\r' })[ch] ?? `\\${ch}`)}"`;
+  const escaped = value.replace(/[\\"\n\r$]/g, (ch) => DOTENV_ESCAPES[ch] ?? `\\${ch}`);
+  return `"${escaped}"`;
 }
 
 export type EnvFormat = 'dotenv' | 'json' | 'shell';

@@ -56,8 +56,8 @@ function integerHex(hex: string): Buffer {
 
 /** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
 function time(d: Date): Buffer {
-  const iso = d.toISOString();
-  const digits = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  // "2026-12-04T09:56:43.123Z" → "20261204095643Z": the digits up to the seconds.
+  const digits = `${d.toISOString().slice(0, 19).replace(/\D/g, '')}Z`;
   const year = d.getUTCFullYear();
   if (year >= 1950 && year < 2050) return tlv(0x17, Buffer.from(digits.slice(2), 'ascii'));
   return tlv(0x18, Buffer.from(digits, 'ascii'));
