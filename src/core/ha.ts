@@ -203,9 +203,11 @@ export class HACoordinator {
       });
 
       try {
+        // Active only once the state is loaded: sys/health must not answer
+        // 200 (and a load balancer send writes) while the mounts still load.
+        await this.#hooks.activate();
         this.#active = true;
         this.#activeSince = new Date();
-        await this.#hooks.activate();
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'HA: could not become active; stepping down');
         metrics.incr('keep.core.leadership_setup_failed');
